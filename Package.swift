@@ -1,0 +1,30 @@
+// swift-tools-version:5.9
+// WireLab: one event stream over short polling, long polling, SSE and WebSocket.
+// No package dependencies: the toolchain (Foundation, Dispatch, Glibc, XCTest) and
+// one small C target of our own for epoll and TCP_INFO.
+import PackageDescription
+
+let package = Package(
+    name: "WireLab",
+    products: [
+        .executable(name: "wirelab", targets: ["wirelab"]),
+    ],
+    targets: [
+        // C shim: epoll and TCP_INFO, nothing else.
+        .target(name: "CWireSystem"),
+        // Sans-I/O codecs: bytes in -> values out. No sockets, no clocks.
+        .target(name: "WireCodec"),
+        // The event loop: Selector (epoll, poll), sockets, timers.
+        .target(name: "WireLoop", dependencies: ["CWireSystem"]),
+        // The Feed, one handler per transport, stats, the classroom page.
+        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"]),
+        // Clients per transport, accounting, reports.
+        .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
+        // The command line.
+        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure"]),
+
+        .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
+        .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
+        .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
+    ]
+)

@@ -1,0 +1,2 @@
+import XCTest
+final class PlaceholderWireServerTests: XCTestCase { func testNothing() {} }
