@@ -1,4 +1,5 @@
 // See include/CWireSystem.h for why this file exists.
+#define _GNU_SOURCE
 #include "CWireSystem.h"
 #include <errno.h>
 #include <string.h>
@@ -33,6 +34,13 @@ int cws_epoll_wait(int epfd, cws_event *out, int max, int timeout_ms) {
 
 int cws_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
+int cws_accept_nonblocking(int listener, struct sockaddr *addr, unsigned int *len) {
+    socklen_t l = *len;
+    int fd = accept4(listener, addr, &l, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    *len = l;
+    return fd;
+}
+
 int cws_tcp_info_get(int fd, cws_tcp_info *out) {
     struct tcp_info ti;
     socklen_t len = sizeof ti;
@@ -59,4 +67,11 @@ int cws_eventfd(void) {
     return p[0];   // DEVIATION: the write end leaks; macOS wake-ups use the poll backend's own pipe.
 }
 int cws_tcp_info_get(int fd, cws_tcp_info *out) { memset(out, 0, sizeof *out); errno = ENOSYS; return -1; }
+int cws_accept_nonblocking(int listener, struct sockaddr *addr, unsigned int *len) {
+    socklen_t l = *len;
+    int fd = accept(listener, addr, &l);
+    *len = l;
+    if (fd >= 0) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); fcntl(fd, F_SETFD, FD_CLOEXEC); }
+    return fd;
+}
 #endif

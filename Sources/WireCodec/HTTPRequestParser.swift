@@ -11,6 +11,8 @@ public struct HTTPRequestParser {
     public mutating func nextRequest() throws -> HTTPRequest? { fatalError("TODO") }
     /// True when some bytes of a not-yet-complete request are buffered (drives the 408 timer).
     public var hasPartialRequest: Bool { fatalError("TODO") }
+    /// Total bytes of the requests returned so far (for exact per-request byte counters).
+    public var consumedByteCount: Int { fatalError("TODO") }
     /// After an Upgrade (101), bytes already read past the request belong to the new protocol.
     public mutating func takeBufferedBytes() -> [UInt8] { fatalError("TODO") }
 }

@@ -1,0 +1,149 @@
+// The event loop (in the spirit of redis's ae.c): one thread, one Selector, handlers indexed by
+// file descriptor, a timer heap, and a queue through which other threads hand it work.
+//
+// Theory of operation: `run()` repeats
+//   1. wait on the selector until an fd is ready or the earliest timer is due;
+//   2. call each ready fd's handler (read and/or write);
+//   3. run due timers;
+//   4. run closures queued by other threads (`execute`).
+// Everything a handler touches belongs to this thread, so handlers take no locks. The only
+// cross-thread entry points are `execute` and `stop`, which take `queueLock` and wake the selector.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// What the loop calls when an fd is ready. Implemented by connections and listeners.
+public protocol FDHandler: AnyObject {
+    func handleReadable()
+    func handleWritable()
+    /// Error or hang-up reported by the selector (after any readable call).
+    func handleHangup()
+}
+
+public final class EventLoop {
+    public let index: Int
+    public let selector: Selector
+    private var handlers: [FDHandler?] = []
+    private var timers = TimerHeap()
+    private let queueLock = Lock()
+    private var queue: [() -> Void] = []
+    private var stopping = false
+    private var thread: Thread?
+    private var threadID: pthread_t?
+
+    public init(index: Int = 0, selector: SelectorKind = .platformDefault) {
+        self.index = index
+        self.selector = makeSelector(selector)
+    }
+
+    // MARK: fds
+
+    public func add(fd: Int32, handler: FDHandler, interest: SelectorInterest = .read) {
+        let i = Int(fd)
+        if i >= handlers.count { handlers += [FDHandler?](repeating: nil, count: i + 1 - handlers.count + 64) }
+        handlers[i] = handler
+        selector.register(fd: fd, interest: interest)
+    }
+    public func setInterest(fd: Int32, _ interest: SelectorInterest) {
+        selector.reregister(fd: fd, interest: interest)
+    }
+    /// Forgets the fd; the caller closes it.
+    public func remove(fd: Int32) {
+        selector.deregister(fd: fd)
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+    }
+
+    // MARK: timers (loop thread only)
+
+    @discardableResult
+    public func schedule(afterNanos delay: Int64, _ action: @escaping () -> Void) -> LoopTimer {
+        timers.add(deadline: LoopClock.monotonicNanos() + delay, action: action)
+    }
+    @discardableResult
+    public func schedule(atNanos deadline: Int64, _ action: @escaping () -> Void) -> LoopTimer {
+        timers.add(deadline: deadline, action: action)
+    }
+
+    // MARK: cross-thread
+
+    /// Runs `work` on the loop thread soon. Safe from any thread.
+    public func execute(_ work: @escaping () -> Void) {
+        queueLock.withLock { queue.append(work) }
+        selector.wakeUp()
+    }
+
+    public var isOnLoopThread: Bool {
+        guard let t = threadID else { return false }
+        return pthread_equal(t, pthread_self()) != 0
+    }
+
+    // MARK: running
+
+    /// Starts the loop on a thread of its own.
+    public func start(name: String) {
+        let t = Thread { [self] in self.run() }
+        t.name = name
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    public func stop() {
+        queueLock.withLock { stopping = true }
+        selector.wakeUp()
+    }
+
+    /// Runs on the calling thread until `stop()`.
+    public func run() {
+        threadID = pthread_self()
+        var ready: [SelectorEvent] = []
+        ready.reserveCapacity(256)
+        var pending: [() -> Void] = []
+        while true {
+            // 1. Wait, no longer than the earliest timer.
+            timers.dropCancelledHead()
+            var timeout: Int32 = -1
+            if let deadline = timers.earliestDeadline {
+                let ms = (deadline - LoopClock.monotonicNanos() + 999_999) / 1_000_000
+                timeout = Int32(max(0, min(ms, 60_000)))
+            }
+            let hasQueued = queueLock.withLock { !queue.isEmpty || stopping }
+            if hasQueued { timeout = 0 }
+            ready.removeAll(keepingCapacity: true)
+            selector.wait(timeoutMs: timeout, into: &ready)
+
+            // 2. Ready fds. A handler may close another fd: look the handler up each time.
+            for event in ready {
+                let i = Int(event.fd)
+                if event.readable || (event.hangup && !event.writable) {
+                    if i < handlers.count, let h = handlers[i] { h.handleReadable() }
+                }
+                if event.writable {
+                    if i < handlers.count, let h = handlers[i] { h.handleWritable() }
+                }
+                if event.hangup {
+                    if i < handlers.count, let h = handlers[i] { h.handleHangup() }
+                }
+            }
+
+            // 3. Due timers.
+            let now = LoopClock.monotonicNanos()
+            while let timer = timers.popDue(now: now) {
+                if !timer.isCancelled { timer.action() }
+            }
+
+            // 4. Work from other threads.
+            var stopNow = false
+            queueLock.withLock {
+                swap(&pending, &queue)
+                stopNow = stopping
+            }
+            for work in pending { work() }
+            pending.removeAll(keepingCapacity: true)
+            if stopNow { break }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+// The server: one Feed, one Stats, and one Worker per loop thread.
+//
+// Each worker owns a listening socket on the same port (SO_REUSEPORT: the kernel spreads new
+// connections over the loops) and every connection it accepts, for that connection's whole life.
+// A published event reaches each worker through its loop's queue; the worker then writes the
+// event's pre-framed bytes to its own subscribers. No connection is ever touched by two threads.
+import WireLoop
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public final class Server {
+    public let config: ServerConfig
+    public let feed: Feed
+    public let stats: Stats
+    public let controlToken: String
+    public private(set) var port = 0
+    public private(set) var workers: [Worker] = []
+    private var generator: TickGenerator?
+    private let stopLock = Lock()
+    private var stopped = false
+
+    public init(config: ServerConfig) {
+        self.config = config
+        feed = Feed(history: config.history, rate: config.rate, size: config.size)
+        var loops = config.loops > 0 ? config.loops : Server.coreCount()
+        #if !os(Linux)
+        loops = 1   // SO_REUSEPORT does not balance connections outside Linux.
+        #endif
+        if config.selector == .poll { loops = min(loops, 2) }
+        stats = Stats(shardCount: loops)
+        controlToken = config.controlToken ?? Server.randomToken()
+        for i in 0..<loops {
+            workers.append(Worker(index: i, server: self, loop: EventLoop(index: i, selector: config.selector),
+                                  stats: stats.shards[i]))
+        }
+        feed.onPublish = { [weak self] event in
+            guard let self = self else { return }
+            for w in self.workers { w.loop.execute { w.broadcast(event) } }
+        }
+    }
+
+    static func coreCount() -> Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    static func randomToken() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<32).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+    }
+
+    /// Binds every worker's listener and starts the loop threads and the generator.
+    /// Throws if the address cannot be bound.
+    public func start() throws {
+        Socket.raiseOpenFileLimit()
+        signal(SIGPIPE, SIG_IGN)
+        let reuse = workers.count > 1
+        let first = try Socket.listen(host: config.host, port: config.port, reusePort: reuse)
+        port = Socket.localPort(first)
+        var fds = [first]
+        for _ in 1..<max(1, workers.count) {
+            fds.append(try Socket.listen(host: config.host, port: port, reusePort: true))
+        }
+        for (w, fd) in zip(workers, fds) { w.startListening(fd: fd) }
+        for w in workers { w.loop.start(name: "wirelab-loop-\(w.index)") }
+        let gen = TickGenerator(feed: feed, loop: workers[0].loop)
+        generator = gen
+        workers[0].loop.execute { gen.start() }
+    }
+
+    /// The URL line's host part: IPv6 literals in brackets.
+    public var displayHost: String {
+        config.host.contains(":") ? "[\(config.host)]" : config.host
+    }
+
+    /// Graceful stop (CONTRACT §4): WebSockets get close 1001, streams end, then loops stop.
+    /// Blocks until the loops have flushed what they could (at most `grace` seconds).
+    public func shutdown(grace: Double = 1.0) {
+        let already = stopLock.withLock { () -> Bool in let s = stopped; stopped = true; return s }
+        if already { return }
+        let done = DispatchGroupLite(count: workers.count)
+        for w in workers {
+            w.loop.execute { w.beginShutdown { done.leave() } }
+        }
+        done.wait(seconds: grace)
+        for w in workers { w.loop.stop() }
+    }
+
+    /// Applies POST /control: new rate and/or size.
+    func control(rate: Double?, size: Int?) {
+        feed.setGenerator(rate: rate, size: size)
+        if rate != nil, let gen = generator {
+            workers[0].loop.execute { gen.restart() }
+        }
+    }
+}
+
+/// A countdown latch with a timeout, on a condition variable (no Dispatch needed).
+final class DispatchGroupLite {
+    private var count: Int
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+    init(count: Int) {
+        self.count = count
+        pthread_mutex_init(&mutex, nil); pthread_cond_init(&cond, nil)
+    }
+    func leave() {
+        pthread_mutex_lock(&mutex); count -= 1; pthread_cond_broadcast(&cond); pthread_mutex_unlock(&mutex)
+    }
+    func wait(seconds: Double) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let ns = Int(deadline.tv_nsec) + Int(seconds * 1e9)
+        deadline.tv_sec += ns / 1_000_000_000
+        deadline.tv_nsec = ns % 1_000_000_000
+        pthread_mutex_lock(&mutex)
+        while count > 0 {
+            if pthread_cond_timedwait(&cond, &mutex, &deadline) != 0 { break }
+        }
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+/// Publishes `tick` events at the feed's rate, on loop 0's timers. Ticks are scheduled on an
+/// absolute grid (start + k/rate) so the rate does not drift with timer lateness.
+final class TickGenerator {
+    let feed: Feed
+    let loop: EventLoop
+    private var timer: LoopTimer?
+    private var gridStart: Int64 = 0
+    private var count: Int64 = 0
+    private var interval: Int64 = 0
+
+    init(feed: Feed, loop: EventLoop) { self.feed = feed; self.loop = loop }
+
+    func start() {
+        let rate = feed.rate
+        guard rate > 0 else { return }
+        interval = max(1_000, Int64(1e9 / rate))
+        gridStart = LoopClock.monotonicNanos()
+        count = 0
+        scheduleNext()
+    }
+
+    func restart() {
+        timer?.cancel(); timer = nil
+        start()
+    }
+
+    private func scheduleNext() {
+        count += 1
+        var deadline = gridStart + count * interval
+        let now = LoopClock.monotonicNanos()
+        if deadline < now - 1_000_000_000 {
+            // Far behind (the machine stalled): skip ahead rather than burst.
+            gridStart = now; count = 1; deadline = now + interval
+        }
+        timer = loop.schedule(atNanos: deadline) { [weak self] in
+            guard let self = self else { return }
+            self.feed.publish(topic: .tick, data: Feed.tickData(size: self.feed.size))
+            self.scheduleNext()
+        }
+    }
+}

@@ -1,0 +1,36 @@
+// What `wirelab serve` can be told (CONTRACT §4), with the contract's defaults.
+import WireLoop
+
+public struct ServerConfig {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Generated events per second; 0 generates none.
+    public var rate = 2.0
+    /// `data` length of generated events, in characters.
+    public var size = 64
+    /// Events kept for resume.
+    public var history = 10_000
+    /// Seconds between SSE heartbeats / WebSocket pings.
+    public var heartbeat = 15.0
+    /// Largest WebSocket message accepted (1009 beyond).
+    public var maxMessage = 1_048_576
+    /// Allowed `Origin` values; empty means any.
+    public var allowOrigins: [String] = []
+    /// Loop threads; default one per core.
+    public var loops = 0
+    public var selector = SelectorKind.platformDefault
+    /// Token for POST /control from non-loopback callers; random per start when nil.
+    public var controlToken: String? = nil
+
+    // Limits of CONTRACT §3.
+    public var maxHeadBytes = 16 * 1024
+    public var maxBodyBytes = 64 * 1024
+    /// Seconds to complete a request head (408 after).
+    public var headTimeout = 10.0
+    /// Seconds an idle keep-alive connection is kept.
+    public var idleTimeout = 120.0
+    /// A subscriber whose unsent bytes exceed this is too slow and is dropped.
+    public var maxPendingOutput = 16 * 1024 * 1024
+
+    public init() {}
+}

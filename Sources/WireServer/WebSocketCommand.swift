@@ -1,0 +1,33 @@
+// What a client may say on /ws (CONTRACT §2):
+//   {"type":"publish","data":"..."}   publishes a chat event
+//   {"type":"since","since":N}        replays retained events after N
+// Anything else gets {"type":"error","error":"..."} and the connection stays open.
+import Foundation
+
+enum WebSocketCommand {
+    private struct Envelope: Decodable { var type: String }
+    private struct Publish: Decodable { var data: String }
+    private struct Since: Decodable { var since: Int }
+
+    static func handle(_ payload: [UInt8], on c: Connection) {
+        let data = Data(payload)
+        let decoder = JSONDecoder()
+        guard let envelope = try? decoder.decode(Envelope.self, from: data) else {
+            return c.sendCommandError("a command is a JSON object with a string \"type\"")
+        }
+        switch envelope.type {
+        case "publish":
+            guard let publish = try? decoder.decode(Publish.self, from: data) else {
+                return c.sendCommandError("publish needs a string \"data\"")
+            }
+            c.worker.feed.publish(topic: .chat, data: publish.data)
+        case "since":
+            guard let since = try? decoder.decode(Since.self, from: data), since.since >= 0 else {
+                return c.sendCommandError("since needs a non-negative integer \"since\"")
+            }
+            c.replayWebSocket(since: since.since)
+        default:
+            c.sendCommandError("unknown command type \"\(envelope.type)\"; known: publish, since")
+        }
+    }
+}

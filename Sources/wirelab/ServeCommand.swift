@@ -1,0 +1,94 @@
+// `wirelab serve`: run the server until SIGINT/SIGTERM (CONTRACT §4).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WireServer
+import WireLoop
+
+enum ServeCommand {
+    static let command = Command(
+        name: "serve",
+        summary: "wirelab serve — one event stream over short polling, long polling, SSE and WebSocket.",
+        usage: "wirelab serve [--host 127.0.0.1] [--port 8080] [--rate 2] [--size 64] [--history 10000] [--heartbeat 15] [--max-message 1048576] [--allow-origin ORIGIN]...",
+        options: [
+            Option(name: "host", kind: .string, valueName: "HOST", defaultValue: "127.0.0.1", help: "address to listen on (0.0.0.0 or :: for every interface)"),
+            Option(name: "port", kind: .integer(0...65535), valueName: "PORT", defaultValue: "8080", help: "TCP port; 0 picks a free one"),
+            Option(name: "rate", kind: .number(0...100_000), valueName: "R", defaultValue: "2", help: "generated events per second, fractional allowed; 0 generates none"),
+            Option(name: "size", kind: .integer(0...1_048_576), valueName: "B", defaultValue: "64", help: "characters of data in each generated event"),
+            Option(name: "history", kind: .integer(1...10_000_000), valueName: "N", defaultValue: "10000", help: "events kept for resume (since=, Last-Event-ID)"),
+            Option(name: "heartbeat", kind: .number(0.01...86_400), valueName: "S", defaultValue: "15", help: "seconds between SSE heartbeats and WebSocket pings"),
+            Option(name: "max-message", kind: .integer(1...(1 << 30)), valueName: "BYTES", defaultValue: "1048576", help: "largest WebSocket message accepted (close 1009 beyond)"),
+            Option(name: "allow-origin", kind: .repeated, valueName: "ORIGIN", defaultValue: nil, help: "allow browsers from this Origin only; repeat for more (default: any)"),
+            Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads"),
+            Option(name: "selector", kind: .choice(["epoll", "poll"]), valueName: "KIND", defaultValue: SelectorKind.platformDefault.rawValue, help: "readiness backend"),
+        ],
+        discussion: """
+        Endpoints (CONTRACT §2):
+          GET  /poll?since=N             events after N, at once
+          GET  /longpoll?since=N&timeout=T  the same, when there is one (or after T s)
+          GET  /sse?since=N              text/event-stream, one block per event
+          GET  /ws?since=N               WebSocket, one text message per event
+          GET  /echo                     WebSocket echo
+          POST /publish                  publish a chat message
+          POST /control                  {"rate":R,"size":B}: change the generator
+          GET  /stats  /time  /healthz   counters, server clock, liveness
+          GET  /                         the classroom page
+        Transport endpoints take client=NAME to tag their bytes in /stats.
+
+        The first stdout line is `wirelab listening on http://HOST:PORT`, the second the control
+        token that lets non-loopback callers use POST /control. SIGINT or SIGTERM closes
+        WebSockets with 1001, ends streams and exits 0.
+
+        Example:
+          wirelab serve --port 0 --rate 5
+          curl -N http://127.0.0.1:8080/sse
+        """)
+
+    static func run(_ args: [String]) -> Int32 {
+        let parsed: ParsedArguments
+        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
+            return usageError(e.message)
+        } catch { return 2 }
+        if parsed.helpRequested { print(command.helpText); return 0 }
+        if let extra = parsed.positionals.first {
+            return usageError("wirelab serve: unexpected argument '\(extra)' (see wirelab serve --help)")
+        }
+        var config = ServerConfig()
+        config.host = parsed.string("host") ?? config.host
+        config.port = parsed.int("port") ?? config.port
+        config.rate = parsed.double("rate") ?? config.rate
+        config.size = parsed.int("size") ?? config.size
+        config.history = parsed.int("history") ?? config.history
+        config.heartbeat = parsed.double("heartbeat") ?? config.heartbeat
+        config.maxMessage = parsed.int("max-message") ?? config.maxMessage
+        config.allowOrigins = parsed.all("allow-origin")
+        config.loops = parsed.int("loops") ?? 0
+        if let s = parsed.string("selector"), let kind = SelectorKind(rawValue: s) { config.selector = kind }
+
+        // Signals are taken by sigwait on this thread; block them before the loop threads start
+        // so they inherit the mask and never see them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let server = Server(config: config)
+        do {
+            try server.start()
+        } catch {
+            FileOutput.stderr("wirelab serve: cannot listen on \(config.host):\(config.port): \(error)")
+            return 1
+        }
+        print("wirelab listening on http://\(server.displayHost):\(server.port)")
+        print("control token: \(server.controlToken)")
+        fflush(stdout)
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        server.shutdown(grace: 1.0)
+        return 0
+    }
+}
