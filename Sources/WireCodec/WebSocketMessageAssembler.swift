@@ -33,6 +33,7 @@ public struct WebSocketMessageAssembler {
     /// Errors: continuation without start / new data frame inside a fragmented message (1002),
     /// invalid UTF-8 in text or close reason (1007, checked incrementally per fragment),
     /// bad close code or 1-byte close payload (1002), message too big (1009).
+    /// After an error the connection must be failed (§7.1.7); the assembler is not reused.
     public mutating func receive(_ frame: WebSocketFrame) throws -> WebSocketMessage? {
         switch frame.opcode {
         // §5.4: "Control frames (see Section 5.5) MAY be injected in the middle of a
