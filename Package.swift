@@ -13,7 +13,7 @@ let package = Package(
         // C shim: epoll and TCP_INFO, nothing else.
         .target(name: "CWireSystem"),
         // Sans-I/O codecs: bytes in -> values out. No sockets, no clocks.
-        .target(name: "WireCodec"),
+        .target(name: "WireCodec", exclude: ["README.md"]),
         // The event loop: Selector (epoll, poll), sockets, timers.
         .target(name: "WireLoop", dependencies: ["CWireSystem"]),
         // The Feed, one handler per transport, stats, the classroom page.
