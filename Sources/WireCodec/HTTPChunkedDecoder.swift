@@ -49,7 +49,7 @@ struct HTTPChunkedDecoder {
         while true {
             switch state {
             case .size:
-                guard let lf = input.firstLF(from: input.readIndex) else {
+                guard let lf = input.nextLF() else {
                     if input.readableCount > Self.maxSizeLineBytes { throw malformed("chunk-size line too long") }
                     return .needMore
                 }
@@ -78,7 +78,7 @@ struct HTTPChunkedDecoder {
                 }
                 state = .size
             case .trailers:
-                guard let lf = input.firstLF(from: input.readIndex) else {
+                guard let lf = input.nextLF() else {
                     if trailerBytes + input.readableCount > maxTrailerBytes {
                         throw HTTPError(status: trailerTooLargeStatus, reason: "trailer section too large")
                     }

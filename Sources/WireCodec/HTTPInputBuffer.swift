@@ -39,7 +39,7 @@ struct HTTPInputBuffer {
         } else {
             return
         }
-        scanIndex -= readIndex
+        scanIndex = max(scanIndex - readIndex, 0)
         readIndex = 0
     }
 
@@ -52,16 +52,21 @@ struct HTTPInputBuffer {
         return rest
     }
 
-    /// Index of the first LF at or after `from`, or nil.
-    func firstLF(from: Int) -> Int? {
-        bytes.withUnsafeBufferPointer { p in
-            var i = from
+    /// Index of the first LF in the unconsumed bytes, or nil. Like findEndOfHead it resumes where
+    /// the previous unsuccessful search stopped, so a line trickling in byte by byte costs O(n),
+    /// not O(n²). (Once the LF is found the caller consumes past it, so the stale scanIndex is
+    /// behind readIndex again and the next search starts at readIndex.)
+    mutating func nextLF() -> Int? {
+        let found: Int? = bytes.withUnsafeBufferPointer { p in
+            var i = max(scanIndex, readIndex)
             while i < p.count {
                 if p[i] == httpLF { return i }
                 i += 1
             }
             return nil
         }
+        if found == nil { scanIndex = bytes.count }
+        return found
     }
 
     /// Looks for the empty line ending a head (RFC 9112 §2.1), i.e. "\n\r\n" or "\n\n" (we accept a

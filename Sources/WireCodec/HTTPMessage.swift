@@ -7,6 +7,8 @@ public struct HTTPHeaders: Sequence {
     public init() {}
     public init(_ fields: [(String, String)]) { for (n, v) in fields { add(name: n, value: v) } }
     public mutating func add(name: String, value: String) { fields.append((name, value)) }
+    /// Lets the parser size the array once instead of growing it field by field.
+    mutating func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
     /// First value for `name`, compared case-insensitively.
     public subscript(_ name: String) -> String? {
         for f in fields where httpASCIICaseInsensitiveEquals(f.name, name) { return f.value }
