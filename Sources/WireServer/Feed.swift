@@ -75,7 +75,7 @@ public final class Feed {
             let missed = latest == 0 ? 0 : max(0, oldest - (since + 1))
             var out: [PublishedEvent] = []
             if first <= latest && limit > 0 {
-                let last = min(latest, first + limit - 1)
+                let last = limit > latest - first ? latest : first + limit - 1   // (no overflow for limit = Int.max)
                 out.reserveCapacity(last - first + 1)
                 for id in first...last { out.append(ring[(id - 1) % ring.count]!) }
             }
