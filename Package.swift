@@ -15,9 +15,9 @@ let package = Package(
         // Sans-I/O codecs: bytes in -> values out. No sockets, no clocks.
         .target(name: "WireCodec", exclude: ["README.md"]),
         // The event loop: Selector (epoll, poll), sockets, timers.
-        .target(name: "WireLoop", dependencies: ["CWireSystem"]),
+        .target(name: "WireLoop", dependencies: ["CWireSystem"], exclude: ["README.md"]),
         // The Feed, one handler per transport, stats, the classroom page.
-        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"]),
+        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"]),
         // Clients per transport, accounting, reports.
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
         // The command line.
