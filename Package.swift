@@ -20,11 +20,14 @@ let package = Package(
         .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"]),
         // Clients per transport, accounting, reports.
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
+        // The teaching kit: `inspect`, lessons, the model.
+        .target(name: "WireLessons", dependencies: ["WireCodec", "WireLoop", "WireServer", "WireMeasure"]),
         // The command line.
-        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure"]),
+        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure", "WireLessons"]),
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
+        .testTarget(name: "WireLessonsTests", dependencies: ["WireLessons", "WireCodec"]),
         .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
     ]
 )
