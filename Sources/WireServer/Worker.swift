@@ -83,6 +83,12 @@ public final class Worker {
         }
     }
 
+    /// Closes every SSE stream on this loop (a lesson's "the network dropped" moment; the
+    /// clients reconnect with Last-Event-ID).
+    func dropSSEStreams() {
+        for c in sseSubscribers.members { c.close() }
+    }
+
     // MARK: housekeeping: timeouts and heartbeats
 
     private var lastHeartbeatCheck: Int64 = 0
