@@ -26,5 +26,6 @@ let package = Package(
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
         .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
+        .testTarget(name: "WireMeasureTests", dependencies: ["WireMeasure", "WireServer", "WireCodec", "WireLoop"]),
     ]
 )
