@@ -46,7 +46,8 @@ public enum LessonCatalog {
                wire: .poll, notice: { runs in
                    guard let run = runs.first, let p = run.r(.poll), let lat = p.latency else { return [] }
                    let interval = run.result.settings.pollInterval * 1000
-                   var out = ["Mean latency was \(Say.ms(lat.mean)): \(Say.times(lat.mean / (interval / 2))) half the poll interval (\(Say.ms(interval / 2))). The timer, not the network, sets it."]
+                   let rate = run.result.settings.rate
+                   var out = ["Mean latency was \(Say.ms(lat.mean)): \(Say.times(lat.mean / (interval / 2))) half the poll interval (\(Say.ms(interval / 2))). The timer, not the network, sets it" + (rate > 0 ? "; the phase between the poll timer and the generator moves it by up to ±\(Say.ms(500 / rate))." : ".")]
                    out.append("\(p.requests) requests brought \(Int(p.events)) events; \(p.emptyResponses) answers were empty.")
                    if let bpe = p.bytesPerEvent { out.append("Each event cost \(Say.bytes(bpe)) on the wire, of which the event JSON is only \(run.result.settings.size + 52) B: the rest is request and response headers.") }
                    return out
