@@ -33,7 +33,10 @@ extension String {
 
 /// Number formatting for sentences: "512 ms", "0.8 ms", "1,234 B".
 enum Say {
-    static func ms(_ v: Double) -> String { v >= 10 ? "\(Int(v.rounded())) ms" : "\(round1(v)) ms" }
+    static func ms(_ v: Double) -> String {
+        if v < 1 { return "\(Int((v * 1000).rounded())) µs" }
+        return v >= 10 ? "\(Int(v.rounded())) ms" : "\(round1(v)) ms"
+    }
     static func bytes(_ v: Double) -> String { "\(Int(v.rounded())) B" }
     static func round1(_ v: Double) -> String { String(Double(Int((v * 10).rounded())) / 10) }
     static func times(_ v: Double) -> String { "\(round1(v))×" }
