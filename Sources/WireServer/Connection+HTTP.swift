@@ -69,7 +69,8 @@ extension Connection {
         let keepAlive = request.keepAlive && !forceClose
         var head = ResponseHead(status: status, worker: worker)
         if let ct = contentType { head.add("Content-Type", ct) }
-        head.add("Content-Length", String(body.count))
+        // RFC 9110 §8.6: no Content-Length in a 204.
+        if status != 204 { head.add("Content-Length", String(body.count)) }
         if status == 200 { head.addLine(ResponseHead.noStore) }
         if let origin = request.headers["Origin"], !origin.isEmpty {
             head.add("Access-Control-Allow-Origin", origin)

@@ -78,7 +78,8 @@ public final class Worker {
                 guard let key = c.longPollKey else { continue }
                 let body = bodies[key] ?? c.makeLongPollBody()
                 bodies[key] = body
-                if body.eventCount > 0 { c.answerLongPoll(body) }
+                // limit=0 asks only to hear *that* something happened: answer it too.
+                if body.eventCount > 0 || c.longPoll?.limit == 0 { c.answerLongPoll(body) }
             }
         }
     }
