@@ -17,7 +17,7 @@ let package = Package(
         // The event loop: Selector (epoll, poll), sockets, timers.
         .target(name: "WireLoop", dependencies: ["CWireSystem"]),
         // The Feed, one handler per transport, stats, the classroom page.
-        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"]),
+        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], resources: [.copy("Resources")]),
         // Clients per transport, accounting, reports.
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
         // The command line.
