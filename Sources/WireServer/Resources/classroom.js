@@ -152,6 +152,7 @@ function drawLatencyChart(canvas, latencies, color) {
   g.clearRect(0, 0, width, height);
   if (latencies.length === 0) return;
 
+  const fontPx = Math.round(parseFloat(getComputedStyle(document.documentElement).fontSize) * 0.72);
   const top = Math.max(5, ...latencies.map(v => Math.max(v, 0))) * 1.1;   // at least a 5 ms scale
   const slot = width / 60;
   g.fillStyle = color.trim() || '#333';
@@ -166,7 +167,6 @@ function drawLatencyChart(canvas, latencies, color) {
   g.beginPath(); g.moveTo(0, y); g.lineTo(width, y); g.stroke();
   g.setLineDash([]);
   g.fillStyle = '#4a505c';
-  const fontPx = Math.round(parseFloat(getComputedStyle(document.documentElement).fontSize) * 0.72);
   g.font = fontPx + 'px sans-serif';
   g.fillText('scale ' + formatMs(top) + ' · dashed: median', 4, fontPx + 1);
 }
