@@ -89,8 +89,13 @@ public final class Server {
         for w in workers { w.loop.stop() }
     }
 
+    /// Drops every SSE stream, as a flaky network would (lesson 3 shows the resume).
+    public func dropSSEStreams() {
+        for w in workers { w.loop.execute { w.dropSSEStreams() } }
+    }
+
     /// Applies POST /control: new rate and/or size.
-    func control(rate: Double?, size: Int?) {
+    public func control(rate: Double?, size: Int?) {
         feed.setGenerator(rate: rate, size: size)
         if rate != nil, let gen = generator {
             workers[0].loop.execute { gen.restart() }
