@@ -30,5 +30,6 @@ let package = Package(
         .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
         .testTarget(name: "WireLessonsTests", dependencies: ["WireLessons", "WireCodec"]),
         .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
+        .testTarget(name: "WireMeasureTests", dependencies: ["WireMeasure", "WireServer", "WireCodec", "WireLoop"]),
     ]
 )

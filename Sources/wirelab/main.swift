@@ -39,6 +39,8 @@ case "lesson":
     status = LessonCommand.run(Array(arguments.dropFirst()))
 case "inspect":
     status = InspectCommand.run(Array(arguments.dropFirst()))
+case "race":
+    status = RaceCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help", nil:
     print(topHelp)
     status = arguments.isEmpty ? 2 : 0

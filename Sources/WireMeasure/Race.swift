@@ -1,0 +1,288 @@
+// Race: the transports side by side against one event stream (CONTRACT §4, §5).
+//
+// Theory of operation
+// -------------------
+//  1. Server: `--url`'s, or our own (in this process; a child `wirelab serve` when the clients
+//     need more open files than one process may hold).
+//  2. Clock: same host needs no correction; otherwise the offset is estimated from GET /time.
+//  3. Setup: every client connects (streams also subscribe: SSE's 200 head, WebSocket's 101),
+//     at most `maxConcurrentConnects` at a time. The time this takes is `connect_ms`.
+//  4. Start: on the loop thread, GET /stats gives the latest id L; the run's events are L+1 on.
+//     Pollers start asking (since=L). The loop is blocked during that request, so no event
+//     after L can have been handled before the range was set.
+//  5. `duration` seconds later: pause our own server's generator (so nothing is in flight while
+//     clients close), read the last id, and tell every client the run is over. Pollers make
+//     one last request; every client stops once it has the last id (or after `grace` s);
+//     WebSockets do the closing handshake.
+//  6. Count: each client's bytes and TCP_INFO segments were taken as it closed. A moment later
+//     the server's /stats is compared with our counts for the race-<transport>-<k> clients.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import WireLoop
+import WireServer
+
+public struct RaceError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public final class Race {
+    public let settings: RaceSettings
+
+    public init(settings: RaceSettings) {
+        self.settings = settings
+    }
+
+    /// Runs the race; blocks for about `duration` seconds plus setup. `progress` is called on
+    /// this thread about four times a second.
+    public func run(progress: ((RaceProgress) -> Void)? = nil) throws -> RaceResult {
+        try settings.validate()
+        signal(SIGPIPE, SIG_IGN)
+        let limit = Socket.raiseOpenFileLimit()
+        let totalClients = settings.clients * settings.transports.count
+
+        // 1. The server.
+        let handle: ServerHandle
+        let endpoint: RaceEndpoint
+        if let url = settings.url {
+            endpoint = try RaceEndpoint(url: url)
+            handle = .external
+            if totalClients + 64 > limit {
+                throw RaceError("\(totalClients) clients need more open files than the limit (\(limit))")
+            }
+        } else {
+            let needChild = totalClients > settings.childServerThreshold || 2 * totalClients + 256 > limit
+            if needChild {
+                guard let exe = settings.serverExecutable else {
+                    throw RaceError("\(totalClients) clients need the server in a separate process; run it with wirelab serve and pass --url")
+                }
+                if totalClients + 64 > limit {
+                    throw RaceError("\(totalClients) clients need more open files than the limit (\(limit))")
+                }
+                let child = try ChildServer(executable: exe, rate: settings.rate, size: settings.size)
+                handle = .child(child)
+                endpoint = RaceEndpoint(host: "127.0.0.1", port: child.port)
+            } else {
+                var config = ServerConfig()
+                config.host = "127.0.0.1"
+                config.port = 0
+                config.rate = settings.rate
+                config.size = settings.size
+                let server = Server(config: config)
+                do { try server.start() } catch { throw RaceError("cannot start the server: \(error)") }
+                handle = .inProcess(server)
+                endpoint = RaceEndpoint(host: "127.0.0.1", port: server.port)
+            }
+        }
+        defer { handle.stop() }
+        let control = ControlChannel(endpoint: endpoint)
+
+        // 2. The clock.
+        var clock = "clock: same host, no correction"
+        var offset: Int64 = 0
+        do {
+            _ = try control.latestID()          // also: can we talk to it at all?
+            if !endpoint.isSameHost {
+                let estimate = try ClockEstimate.measure(control)
+                offset = estimate.offsetMicros
+                clock = estimate.description
+            }
+        } catch let e as ControlError {
+            throw RaceError(e.message)
+        }
+
+        // 3. Clients on a loop of their own.
+        let loop = EventLoop(index: 0)
+        let context = RaceContext(loop: loop, endpoint: endpoint)
+        context.clockOffsetMicros = offset
+        var clients: [RaceClient] = []
+        for t in settings.transports {
+            for k in 1...settings.clients {
+                let name = "race-\(t.rawValue)-\(k)"
+                switch t {
+                case .poll: clients.append(ShortPollClient(name: name, context: context, interval: settings.pollInterval, runDuration: settings.duration))
+                case .longpoll: clients.append(LongPollClient(name: name, context: context))
+                case .sse: clients.append(SSEClient(name: name, context: context))
+                case .ws: clients.append(WebSocketClient(name: name, context: context))
+                }
+            }
+        }
+        let state = LoopState(clients: clients, maxConnecting: settings.maxConcurrentConnects)
+        context.clientReady = { [unowned state] _ in state.readyOne() }
+        context.clientDone = { [unowned state] _ in state.doneCount += 1 }
+        loop.start(name: "wirelab-race")
+        defer { loop.stop() }
+
+        func onLoop<T>(_ work: @escaping () -> T) -> T {
+            let box = ResultBox<T>()
+            loop.execute { box.put(work()) }
+            return box.take()
+        }
+
+        loop.execute { state.startConnecting() }
+        while true {
+            let (ready, failure) = onLoop { (state.readyCount, state.firstFailure) }
+            if let failure, ready == clients.count {
+                throw RaceError(failure)
+            }
+            progress?(RaceProgress(phase: .connecting, elapsed: 0, total: settings.duration,
+                                   connected: ready, clients: clients.count, events: 0))
+            if ready == clients.count { break }
+            usleep(ready == 0 ? 5_000 : 20_000)
+        }
+        if let failure = onLoop({ state.firstFailure }) { throw RaceError(failure) }
+
+        // 4. Start.
+        let start: Result<(Int, Int64), ControlError> = onLoop {
+            do {
+                let latest = try control.latestID()
+                context.firstID = latest + 1
+                let now = LoopClock.monotonicNanos()
+                for c in clients { c.startRun(at: now) }
+                return .success((latest + 1, now))
+            } catch let e as ControlError { return .failure(e) } catch { return .failure(ControlError(message: "\(error)")) }
+        }
+        let (firstID, startNanos): (Int, Int64)
+        switch start {
+        case .success(let v): (firstID, startNanos) = v
+        case .failure(let e): throw RaceError(e.message)
+        }
+        let endNanos = startNanos + LoopClock.nanos(seconds: settings.duration)
+        while true {
+            let now = LoopClock.monotonicNanos()
+            if now >= endNanos { break }
+            let events = onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: Int.max - 1) } }
+            progress?(RaceProgress(phase: .running, elapsed: Double(now - startNanos) / 1e9, total: settings.duration,
+                                   connected: clients.count, clients: clients.count, events: events))
+            let left = endNanos - LoopClock.monotonicNanos()
+            if left > 0 { usleep(useconds_t(min(left / 1000, 250_000))) }
+        }
+
+        // 5. End.
+        let pause = settings.pauseGeneratorAtEnd ?? handle.isOwn
+        if pause {
+            _ = try? control.post("/control", json: "{\"rate\":0}")
+            usleep(30_000)   // a tick already due on a loop thread lands before we read the last id
+        }
+        let lastID: Int
+        do { lastID = try control.latestID() } catch let e as ControlError { throw RaceError(e.message) }
+        let elapsed = Double(LoopClock.monotonicNanos() - startNanos) / 1e9
+        loop.execute {
+            context.lastID = lastID
+            for c in clients where !c.isDone { c.runEnded() }
+        }
+        let graceEnd = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: settings.grace + Double(clients.count) / 5_000)
+        while onLoop({ state.doneCount }) < clients.count && LoopClock.monotonicNanos() < graceEnd {
+            progress?(RaceProgress(phase: .finishing, elapsed: settings.duration, total: settings.duration,
+                                   connected: clients.count, clients: clients.count,
+                                   events: onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: lastID) } }))
+            usleep(10_000)
+        }
+        onLoop { for c in clients where !c.isDone { c.finishedForGood() } }
+
+        // 6. Count.
+        let settings = self.settings
+        let results: [TransportResult] = onLoop {
+            settings.transports.map { t in
+                Self.summarize(t, clients.filter { $0.transport == t }, context: context, firstID: firstID, lastID: lastID)
+            }
+        }
+        loop.stop()
+        let check = Self.checkWithServer(control, results)
+        return RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
+                          elapsed: elapsed, results: results, serverCheck: check)
+    }
+
+    static func summarize(_ t: RaceTransport, _ clients: [RaceClient], context: RaceContext, firstID: Int, lastID: Int) -> TransportResult {
+        let published = max(0, lastID - firstID + 1)
+        var totals = ClientCounts()
+        var reports: [ClientReport] = []
+        var events = 0, missed = 0, duplicates = 0
+        var firstConnect = Int64.max, lastReady: Int64 = 0
+        for c in clients {
+            let e = c.receipts.distinct(through: lastID)
+            events += e
+            missed += published - e
+            duplicates += c.receipts.duplicates
+            totals = totals + c.counts
+            firstConnect = min(firstConnect, c.connectStarted)
+            lastReady = max(lastReady, c.readyAt)
+            reports.append(ClientReport(name: c.name, counts: c.counts, events: e, missed: published - e,
+                                        duplicates: c.receipts.duplicates, failure: c.failure))
+        }
+        let n = Double(max(1, clients.count))
+        return TransportResult(transport: t, clients: clients.count, events: Double(events) / n, missed: Double(missed) / n,
+                               duplicates: Double(duplicates) / n,
+                               histogram: context.histograms[t]?.histogram ?? LatencyHistogram(), totals: totals,
+                               connectMillis: lastReady > firstConnect ? Double(lastReady - firstConnect) / 1e6 : 0,
+                               perClient: reports)
+    }
+
+    /// Sums the server's per-client counters for our clients and compares. The server may still
+    /// be handling the last closes: retry a few times before reporting a difference.
+    static func checkWithServer(_ control: ControlChannel, _ results: [TransportResult]) -> ServerCheck? {
+        var differences: [String] = []
+        for attempt in 0..<6 {
+            usleep(attempt == 0 ? 100_000 : 300_000)
+            guard let stats = try? control.stats(), let clients = stats["clients"] as? [String: Any] else { return nil }
+            differences = []
+            for r in results {
+                var inBytes = 0, outBytes = 0, requests = 0, connections = 0
+                for c in r.perClient {
+                    guard let s = clients[c.name] as? [String: Any] else { continue }
+                    inBytes += (s["bytes_in"] as? NSNumber)?.intValue ?? 0
+                    outBytes += (s["bytes_out"] as? NSNumber)?.intValue ?? 0
+                    requests += (s["requests"] as? NSNumber)?.intValue ?? 0
+                    connections += (s["connections"] as? NSNumber)?.intValue ?? 0
+                }
+                let t = r.transport.rawValue
+                if inBytes != r.bytesUp { differences.append("\(t): bytes_up \(r.bytesUp) here, bytes_in \(inBytes) at the server") }
+                if outBytes != r.bytesDown { differences.append("\(t): bytes_down \(r.bytesDown) here, bytes_out \(outBytes) at the server") }
+                if requests != r.requests { differences.append("\(t): requests \(r.requests) here, \(requests) at the server") }
+                if connections != r.connections { differences.append("\(t): connections \(r.connections) here, \(connections) at the server") }
+            }
+            if differences.isEmpty { return ServerCheck(agrees: true, differences: []) }
+        }
+        return ServerCheck(agrees: false, differences: differences)
+    }
+}
+
+/// Loop-thread bookkeeping of the setup: start connects, at most `maxConnecting` at a time.
+private final class LoopState {
+    let clients: [RaceClient]
+    let maxConnecting: Int
+    var next = 0
+    var readyCount = 0
+    var doneCount = 0
+    var firstFailure: String? { clients.lazy.compactMap { $0.failure }.first }
+
+    init(clients: [RaceClient], maxConnecting: Int) {
+        self.clients = clients
+        self.maxConnecting = max(1, maxConnecting)
+    }
+
+    func startConnecting() {
+        while next < clients.count && next - readyCount < maxConnecting {
+            clients[next].begin()
+            next += 1
+        }
+    }
+
+    func readyOne() {
+        readyCount += 1
+        startConnecting()
+    }
+}
+
+/// Hands a value from the loop thread to the waiting caller.
+private final class ResultBox<T> {
+    private var value: T?
+    private let semaphore = DispatchSemaphore(value: 0)
+    func put(_ v: T) { value = v; semaphore.signal() }
+    func take() -> T { semaphore.wait(); return value! }
+}

@@ -1,0 +1,193 @@
+// `wirelab race`: the transports side by side (CONTRACT §4, §5). Parsing and printing only;
+// the race itself is WireMeasure.Race.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import WireMeasure
+
+enum RaceCommand {
+    static let command = Command(
+        name: "race",
+        summary: "wirelab race — short polling, long polling, SSE and WebSocket side by side on one event stream.",
+        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--quiet]",
+        options: [
+            Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil, help: "measure this server (http://HOST:PORT); default: start our own"),
+            Option(name: "transports", kind: .list(RaceTransport.allCases.map(\.rawValue)), valueName: "LIST", defaultValue: "poll,longpoll,sse,ws", help: "which transports to race"),
+            Option(name: "duration", kind: .number(RaceSettings.durationRange), valueName: "S", defaultValue: "10", help: "seconds of measurement, fractional allowed"),
+            Option(name: "rate", kind: .number(RaceSettings.rateRange), valueName: "R", defaultValue: "2", help: "events per second of our own server"),
+            Option(name: "size", kind: .integer(RaceSettings.sizeRange), valueName: "B", defaultValue: "64", help: "data characters per event of our own server"),
+            Option(name: "clients", kind: .integer(RaceSettings.clientsRange), valueName: "N", defaultValue: "1", help: "clients per transport"),
+            Option(name: "poll-interval", kind: .number(RaceSettings.pollIntervalRange), valueName: "S", defaultValue: "1", help: "seconds between short polls"),
+            Option(name: "format", kind: .choice(RaceFormat.allCases.map(\.rawValue)), valueName: "FORMAT", defaultValue: "table", help: "table, markdown, csv or json"),
+            Option(name: "output", kind: .string, valueName: "FILE", defaultValue: nil, help: "write the report to FILE instead of stdout"),
+            Option(name: "scenario", kind: .string, valueName: "FILE", defaultValue: nil, help: "read settings from a JSON file (flags win)"),
+            Option(name: "quiet", kind: .flag, valueName: "", defaultValue: nil, help: "no progress bar"),
+        ],
+        discussion: """
+        Without --url, race starts its own server on a free port: in this process, or as a child
+        `wirelab serve` when the clients need more open files than one process may hold. Clients
+        connect first (connect_ms); the run's events are those the server publishes during
+        --duration seconds. At the end our own server's generator is paused so nothing is in
+        flight while clients close; pollers make one last request; WebSockets close with 1000.
+
+        Columns (CONTRACT §5), per transport:
+          events       distinct events of the run received, per client (averaged over clients)
+          missed       events of the run that never arrived, per client (averaged)
+          dup          events received more than once, per client (averaged)
+          p50..mean    latency in ms: receive time (after parsing) minus the event's ts,
+                       over every client's first receipts; histogram error < 0.4 %
+          requests     HTTP requests sent (a WebSocket handshake counts 1), all clients
+          conns        TCP connections opened, all clients
+          empty        polling answers with no events, all clients
+          bytes up/down  TCP payload written/read, from write()/read() return values
+          wire up/down   bytes + TCP/IP headers, estimated from the kernel's segment counts
+                         (TCP_INFO segs_out/segs_in, read just before each socket closes):
+                         wire = payload + segments × 52 (20 IPv4 + 20 TCP + 12 timestamp
+                         option; 72 on IPv6). Segments include SYN, FIN and pure ACKs;
+                         Ethernet framing is not included.
+          B/event      (bytes up + bytes down) / events delivered (events × clients)
+
+        Short polls go out every --poll-interval s from the start (the first one interval in)
+        and once more at the end. Clients are tagged client=race-<transport>-<k>, so the
+        server's /stats?client=... shows the same byte counts; race checks that at the end.
+        Clock: on the same host no correction is needed; for a remote --url the offset is
+        estimated NTP-style from 8 GET /time requests and subtracted.
+
+        Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
+        clients, poll_interval, format.
+
+        Examples:
+          wirelab race
+          wirelab race --transports sse,ws --clients 1000 --rate 10 --format json
+          wirelab race --rate 5 --poll-interval 0.25 --format markdown --output race.md
+        """)
+
+    static func run(_ args: [String]) -> Int32 {
+        if args.first == "--floor" { return floor(Array(args.dropFirst())) }
+        let parsed: ParsedArguments
+        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
+            return usageError(e.message)
+        } catch { return 2 }
+        if parsed.helpRequested { print(command.helpText); return 0 }
+        if let extra = parsed.positionals.first {
+            return usageError("wirelab race: unexpected argument '\(extra)' (see wirelab race --help)")
+        }
+
+        var settings = RaceSettings()
+        do {
+            if let file = parsed.string("scenario") { settings = try RaceSettings(scenarioFile: file) }
+            if let url = parsed.string("url") {
+                do { _ = try RaceEndpoint(url: url) } catch { return usageError("wirelab race: --url must be http://HOST[:PORT] (got '\(url)')") }
+                settings.url = url
+            }
+            if let t = parsed.string("transports") {
+                settings.transports = try RaceSettings.parseTransports(t.split(separator: ",").map(String.init), what: "--transports")
+            }
+            if let d = parsed.double("duration") { settings.duration = d }
+            if let r = parsed.double("rate") { settings.rate = r }
+            if let s = parsed.int("size") { settings.size = s }
+            if let c = parsed.int("clients") { settings.clients = c }
+            if let p = parsed.double("poll-interval") { settings.pollInterval = p }
+            if let f = parsed.string("format"), let format = RaceFormat(rawValue: f) { settings.format = format }
+            try settings.validate()
+        } catch let e as RaceSettingsError {
+            return usageError("wirelab race: " + e.message)
+        } catch {
+            return usageError("wirelab race: \(error)")
+        }
+        settings.serverExecutable = FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
+
+        // A bad --output path is a runtime failure, found before the run rather than after it.
+        var outputFile: UnsafeMutablePointer<FILE>?
+        if let path = parsed.string("output") {
+            guard let f = fopen(path, "w") else {
+                FileOutput.stderr("wirelab race: cannot write \(path): \(String(cString: strerror(errno)))")
+                return 1
+            }
+            outputFile = f
+        }
+        if settings.url != nil && (parsed.has("rate") || parsed.has("size")) {
+            FileOutput.stderr("wirelab race: note: --rate and --size apply to our own server; with --url the server's generator is its own")
+        }
+
+        let bar = ProgressBar(enabled: !parsed.has("quiet") && isatty(2) != 0)
+        let result: RaceResult
+        do {
+            result = try Race(settings: settings).run(progress: bar.show)
+        } catch {
+            bar.clear()
+            if let f = outputFile { fclose(f) }
+            FileOutput.stderr("wirelab race: \(error)")
+            return 1
+        }
+        bar.clear()
+        let text = RaceReport.render(result, as: settings.format)
+        if let f = outputFile, let path = parsed.string("output") {
+            fputs(text, f)
+            fclose(f)
+            print("wrote \(path)")
+        } else {
+            print(text, terminator: "")
+        }
+        return 0
+    }
+
+    /// Hidden: `wirelab race --floor [--format json]` measures the raw-TCP floor (a 64-byte
+    /// ping-pong over loopback) for the benchmark.
+    static func floor(_ args: [String]) -> Int32 {
+        do {
+            let f = try Floor.measure()
+            if args.contains("json") || args.contains("--format=json") {
+                print(f.json)
+            } else {
+                let s = LatencySummary(f.oneWay)!
+                print(String(format: "raw TCP floor (64-byte ping-pong over loopback, one way = RTT/2): p50 %.3f ms, p99 %.3f ms, mean %.3f ms", s.p50, s.p99, s.mean))
+            }
+            return 0
+        } catch {
+            FileOutput.stderr("wirelab race: \(error)")
+            return 1
+        }
+    }
+}
+
+/// `[#######.............]  4.2/10 s  21 events` on stderr, redrawn in place; only on a terminal.
+final class ProgressBar {
+    let enabled: Bool
+    private var drawn = false
+    private let color = ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ p: RaceProgress) {
+        guard enabled else { return }
+        let width = 30
+        var line: String
+        switch p.phase {
+        case .connecting:
+            let filled = p.clients == 0 ? 0 : width * p.connected / p.clients
+            line = bar(filled, width) + "  connecting \(p.connected)/\(p.clients)"
+        case .running, .finishing:
+            let filled = min(width, Int(Double(width) * p.elapsed / max(p.total, 0.001)))
+            line = bar(filled, width) + String(format: "  %.1f", p.elapsed) + "/\(formatSeconds(p.total)) s  \(p.events) events"
+            if p.phase == .finishing { line += "  finishing" }
+        }
+        fputs("\r" + line + "\u{1B}[K", stderr)
+        drawn = true
+    }
+
+    func clear() {
+        guard enabled, drawn else { return }
+        fputs("\r\u{1B}[K", stderr)
+    }
+
+    private func bar(_ filled: Int, _ width: Int) -> String {
+        let done = String(repeating: "#", count: filled), rest = String(repeating: ".", count: width - filled)
+        return color ? "[\u{1B}[32m\(done)\u{1B}[0m\(rest)]" : "[\(done)\(rest)]"
+    }
+
+    private func formatSeconds(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(s) }
+}

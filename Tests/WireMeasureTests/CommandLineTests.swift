@@ -1,0 +1,69 @@
+// `wirelab race` usage errors exit 2 with one line naming the flag (CONTRACT §4); runtime
+// failures exit 1. Runs the built binary, next to the test bundle.
+import XCTest
+import Foundation
+
+final class CommandLineTests: XCTestCase {
+    func binary() throws -> URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [bundle, URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("wirelab")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw XCTSkip("wirelab binary not built next to the tests")
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = try binary()
+        p.arguments = ["race"] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func assertUsageError(_ args: [String], names flag: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)", file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line: \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(flag), "\(r.stderr) names \(flag)", file: file, line: line)
+    }
+
+    func testBadValuesExit2NamingTheFlag() throws {
+        try assertUsageError(["--duration", "soon"], names: "--duration")
+        try assertUsageError(["--duration", "0"], names: "--duration")
+        try assertUsageError(["--clients", "0"], names: "--clients")
+        try assertUsageError(["--clients", "20000"], names: "--clients")
+        try assertUsageError(["--transports", "poll,pigeon"], names: "--transports")
+        try assertUsageError(["--format", "xml"], names: "--format")
+        try assertUsageError(["--poll-interval"], names: "--poll-interval")
+        try assertUsageError(["--url", "localhost:80"], names: "--url")
+        try assertUsageError(["--colour", "red"], names: "--colour")
+    }
+
+    func testUnknownScenarioKeyExits2NamingTheKey() throws {
+        let path = NSTemporaryDirectory() + "wirelab-scenario-\(getpid()).json"
+        try Data(#"{"duration":1,"speed":3}"#.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try assertUsageError(["--scenario", path], names: "speed")
+    }
+
+    func testBadOutputPathExits1() throws {
+        let r = try run(["--duration", "0.1", "--output", "/nonexistent-dir/x.json"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("/nonexistent-dir/x.json"))
+    }
+
+    func testHelpExplainsTheWireEstimate() throws {
+        let r = try run(["--help"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("TCP_INFO"))
+        XCTAssertTrue(r.stdout.contains("--poll-interval"))
+    }
+}
