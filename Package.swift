@@ -17,7 +17,8 @@ let package = Package(
         // The event loop: Selector (epoll, poll), sockets, timers.
         .target(name: "WireLoop", dependencies: ["CWireSystem"], exclude: ["README.md"]),
         // The Feed, one handler per transport, stats, the classroom page.
-        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"]),
+        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"],
+                resources: [.copy("Resources")]),
         // Clients per transport, accounting, reports.
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
         // The teaching kit: `inspect`, lessons, the model.
