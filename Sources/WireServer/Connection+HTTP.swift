@@ -54,8 +54,8 @@ extension Connection {
             countedTransports |= 1 << UInt8(t.rawValue)
             connectionTag.transport = t
         }
-        if let c = tag.client, !countedClients.contains(ObjectIdentifier(c)) {
-            countedClients.append(ObjectIdentifier(c))
+        if let c = tag.client, !countedClients.contains(where: { $0 === c }) {
+            countedClients.append(c)
             connectionTag.client = c
         }
         stats.addConnection(connectionTag)

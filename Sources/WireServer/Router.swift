@@ -23,13 +23,14 @@ enum Router {
                 return ClassroomPage.serve(request, on: c)
             }
             routeTransport(request, path: path, on: c)
-        case "/stats", "/time", "/healthz", "/classroom":
+        case "/stats", "/time", "/healthz", "/classroom", "/classroom/stats":
             guard isGet else { return methodNotAllowed(request, c, allow: getMethods) }
             c.countRequest(.none)
             switch path {
             case "/stats": Endpoints.stats(request, on: c)
             case "/time": c.respondJSON(to: request, "{\"ts\":\(LoopClock.wallMicros())}")
             case "/healthz": c.respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8), tag: .none)
+            case "/classroom/stats": c.respondJSON(to: request, c.worker.server.stats.openJSON())
             default: ClassroomPage.serveTeacherView(request, on: c)
             }
         case "/publish", "/control":
@@ -45,7 +46,7 @@ enum Router {
     /// The methods a known path accepts (nil: no such path).
     static func allowedMethods(_ path: String) -> String? {
         switch path {
-        case "/poll", "/longpoll", "/sse", "/ws", "/echo", "/", "/stats", "/time", "/healthz", "/classroom": return getMethods
+        case "/poll", "/longpoll", "/sse", "/ws", "/echo", "/", "/stats", "/time", "/healthz", "/classroom", "/classroom/stats": return getMethods
         case "/publish", "/control": return "POST"
         default: return nil
         }

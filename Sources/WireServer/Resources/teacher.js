@@ -32,7 +32,7 @@ function makeCards() {
   }
 }
 
-/** Did this client's counters move recently? (A future server may say `open` directly.) */
+/** Is this client's browser connected? The server says so (`open`); else: did its counters move recently? */
 function isActive(name, counters, now) {
   if (typeof counters.open === 'number') return counters.open > 0;
   const key = JSON.stringify(counters);
@@ -108,7 +108,12 @@ function showBars(totals) {
 
 async function refresh() {
   try {
-    const stats = await getJSON('/stats');
+    // /stats has the class's counters; /classroom/stats says which connections are open now,
+    // so a quiet stream still counts as a connected browser.
+    const [stats, open] = await Promise.all([getJSON('/stats'), getJSON('/classroom/stats')]);
+    for (const [name, o] of Object.entries(open.clients || {})) {
+      if (stats.clients && stats.clients[name]) stats.clients[name].open = o.open;
+    }
     show(stats, summarize(stats));
   } catch (error) {
     document.querySelector('[data-testid="teacher-updated"]').textContent = 'server not answering; retrying';
