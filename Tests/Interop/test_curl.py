@@ -23,7 +23,7 @@ def curl_bin():
 
 def curl(*args, timeout=15, check_rc=True):
     """Runs curl -sS ARGS; returns CompletedProcess (stdout bytes)."""
-    p = subprocess.run([curl_bin(), "-sS", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.run([curl_bin(), "-sS", "--noproxy", "*", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     if check_rc and p.returncode != 0:
         raise AssertionError(f"curl {' '.join(args)} exited {p.returncode}: {p.stderr.decode(errors='replace')}")
@@ -172,7 +172,7 @@ class TestLongPoll(CurlCase):
     def test_longpoll_waits_for_publish(self):
         with WirelabServer("--rate", "0") as srv:
             srv.publish("a")
-            proc = subprocess.Popen([curl_bin(), "-sS", "--max-time", "10", f"{srv.base}/longpoll?since=1&timeout=5"],
+            proc = subprocess.Popen([curl_bin(), "-sS", "--noproxy", "*", "--max-time", "10", f"{srv.base}/longpoll?since=1&timeout=5"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             time.sleep(0.5)
             self.assertIsNone(proc.poll(), "longpoll answered before any new event")
@@ -187,7 +187,7 @@ class TestLongPoll(CurlCase):
         with WirelabServer("--rate", "0") as srv:
             srv.publish("old1")
             srv.publish("old2")
-            proc = subprocess.Popen([curl_bin(), "-sS", "--max-time", "10", f"{srv.base}/longpoll?timeout=5"],
+            proc = subprocess.Popen([curl_bin(), "-sS", "--noproxy", "*", "--max-time", "10", f"{srv.base}/longpoll?timeout=5"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             time.sleep(0.5)
             self.assertIsNone(proc.poll(), "longpoll without since answered at once")

@@ -8,7 +8,7 @@ import unittest
 
 try:
     import websockets
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import connect as _connect
     from websockets.exceptions import ConnectionClosed
 except ImportError:  # a missing tool fails the tests (make test installs it), never skips them
     websockets = None
@@ -17,6 +17,11 @@ from wirelab_server import WirelabServer
 from wire_raw import RawWS, OP_PING, OP_PONG, OP_TEXT
 
 EVENT_RE = re.compile(r'^\{"id":(\d+),"ts":(\d+),"topic":"(tick|chat)","data":"((?:[^"\\]|\\.)*)"\}$')
+
+
+def connect(uri, **kw):
+    """websockets' client, never through a proxy from the environment (only 127.0.0.1)."""
+    return _connect(uri, proxy=None, **kw)
 
 
 def run(coro, timeout=15):

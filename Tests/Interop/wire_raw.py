@@ -121,9 +121,10 @@ def parse_head(head):
     return int(parts[1]), headers
 
 
-def http_request(port, raw, timeout=5.0):
+def http_request(port, raw, timeout=5.0, check_close=True):
     """Sends raw bytes on a fresh connection; returns (status, headers, body, closed_after).
-    closed_after: the server closed the connection within 2 s after the response."""
+    closed_after: the server closed the connection within 2 s after the response (None when
+    check_close is False: not waited for)."""
     c = Counted(port, timeout)
     try:
         try:
@@ -131,7 +132,9 @@ def http_request(port, raw, timeout=5.0):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer and close before it has read everything
         status, headers, body, _ = c.read_response(timeout)
-        closed = False
+        closed = None
+        if not check_close:
+            return status, headers, body, closed
         try:
             c.wait_eof(2.0)
             closed = True
