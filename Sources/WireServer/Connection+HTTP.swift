@@ -7,7 +7,8 @@ import WireCodec
 extension Connection {
     /// Takes every complete request the parser has, while the connection is in plain HTTP.
     func processRequests() {
-        while phase == .http {
+        // After a response that ends the connection, later pipelined requests are not read.
+        while phase == .http && !closeWhenFlushed {
             let request: HTTPRequest?
             do {
                 request = try parser.nextRequest()
@@ -23,7 +24,7 @@ extension Connection {
             headDeadline = 0
             Router.route(request, on: self)
         }
-        guard phase == .http else { return }
+        guard phase == .http && !closeWhenFlushed else { return }
         // CONTRACT §3: a head must be complete 10 s after the first byte of a request.
         let now = LoopClock.monotonicNanos()
         if parser.hasPartialRequest {
@@ -98,6 +99,7 @@ extension Connection {
 
     /// The parser gave up (400, 413, 431, 505...): answer and close; its state is unusable.
     func respondToBadRequest(_ error: HTTPError) {
+        tag = .none
         let body = JSON.errorBody(error.reason)
         var head = ResponseHead(status: error.status, worker: worker)
         head.add("Content-Type", "application/json")

@@ -16,7 +16,7 @@ final class Connection: FDHandler {
     enum Phase { case http, longPolling, sse, webSocket, draining, closed }
 
     let fd: Int32
-    unowned let worker: Worker
+    let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
     let isLoopback: Bool
     var phase = Phase.http
     /// Slots in the worker's registries (swap-remove bookkeeping).

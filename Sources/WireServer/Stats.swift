@@ -74,11 +74,11 @@ public final class StatsShard {
         lock.unlock()
     }
 
-    func addBytesIn(_ n: Int, _ tag: CounterTag) { update(tag) { $0.bytesIn += n } }
-    func addBytesOut(_ n: Int, _ tag: CounterTag) { update(tag) { $0.bytesOut += n } }
+    func addBytesIn(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesIn += n } } }
+    func addBytesOut(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesOut += n } } }
     func addRequest(_ tag: CounterTag) { update(tag) { $0.requests += 1 } }
     func addConnection(_ tag: CounterTag) { update(tag) { $0.connections += 1 } }
-    func addEvents(_ n: Int, _ tag: CounterTag) { update(tag) { $0.eventsSent += n } }
+    func addEvents(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.eventsSent += n } } }
 
     func snapshot() -> (transports: [Counters], clients: [String: Counters]) {
         lock.withLock { (transports, clients.mapValues { $0.counters }) }

@@ -5,9 +5,12 @@ import WireCodec
 
 public final class Worker {
     public let index: Int
-    unowned let server: Server
+    let server: Server
     public let loop: EventLoop
     let stats: StatsShard
+    /// Copies of the server's, stored here so the hot path reads them without a detour.
+    let config: ServerConfig
+    let feed: Feed
     private var listener: Listener?
 
     /// Every open connection, for the housekeeping sweep (timeouts, heartbeats).
@@ -27,10 +30,10 @@ public final class Worker {
         self.server = server
         self.loop = loop
         self.stats = stats
+        self.config = server.config
+        self.feed = server.feed
     }
 
-    var config: ServerConfig { server.config }
-    var feed: Feed { server.feed }
 
     func startListening(fd: Int32) {
         let l = Listener(fd: fd, worker: self)
@@ -131,7 +134,7 @@ public final class Worker {
 /// The listening socket: accepts until EAGAIN on every readable event.
 final class Listener: FDHandler {
     let fd: Int32
-    unowned let worker: Worker
+    let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
     init(fd: Int32, worker: Worker) { self.fd = fd; self.worker = worker }
     func handleReadable() {
         while let (cfd, loopback) = Socket.accept(fd) {

@@ -35,6 +35,8 @@ var status: Int32
 switch arguments.first {
 case "serve":
     status = ServeCommand.run(Array(arguments.dropFirst()))
+case "inspect":
+    status = InspectCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help", nil:
     print(topHelp)
     status = arguments.isEmpty ? 2 : 0
