@@ -168,6 +168,15 @@ class TestHTTPBadInput(BadInputCase):
         ok = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (15 * 1024) + b"\r\n\r\n"
         self.expect(ok, 200)
 
+    def test_head_size_boundary(self):
+        def head_of(total):
+            start = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: "
+            pad = total - len(start) - 4
+            return start + b"p" * pad + b"\r\n\r\n"
+        self.assertEqual(len(head_of(16384)), 16384)
+        self.expect(head_of(16384), 200, name="head of exactly 16 KiB")
+        self.expect(head_of(16384 + 5), 431, close=True, name="head of 16 KiB + 5")
+
     def test_head_timeout_408(self):
         """Several slow connections at once; each gets 408 no sooner than 10 s (loosely: 9 s)."""
         start = time.monotonic()
@@ -436,6 +445,20 @@ class TestWebSocketFrames(BadInputCase):
         for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999]:
             with self.subTest(code=code):
                 self.expect_close([build_frame(OP_CLOSE, close_payload(code, b"ok"))], code, label=f"close {code}")
+
+    def test_control_frames_at_125_bytes_ok(self):
+        c = RawWS(self.port, "/echo")
+        try:
+            c.send_frame(OP_PING, b"q" * 125)
+            fin, _, op, _, payload = c.read_frame(3)
+            self.assertEqual((op, payload), (OP_PONG, b"q" * 125))
+            c.send_frame(OP_CLOSE, close_payload(4001, b"r" * 123))
+            code, _, _ = c.read_until_close(3)
+            self.assertEqual(code, 4001)
+            c.wait_eof(3)
+        finally:
+            c.close()
+        self.assert_undisturbed()
 
     def test_one_byte_close_payload_1002(self):
         self.expect_close([build_frame(OP_CLOSE, b"\x03")], 1002, label="1-byte close payload")

@@ -72,6 +72,8 @@ class TestUsageErrors(unittest.TestCase):
                 lines = err.rstrip("\n").split("\n")
                 self.assertEqual(len(lines), 1, f"{args}: stderr is not one line: {err!r}")
                 self.assertIn(flag, lines[0], f"{args}: the line does not name {flag}: {err!r}")
+                if flag != "--bogus":
+                    self.assertRegex(lines[0], r"integer|number", f"{args}: the line does not say what is accepted")
 
     def test_port_in_use_exit_1(self):
         blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -136,6 +136,56 @@ class TestStatsExact(unittest.TestCase):
         got = self.assert_counts("exact-ws", c, 1, 3)
         self.assertEqual(self.srv.stats()["transports"]["ws"], got)
 
+    def test_exact_bad_requests_counted(self):
+        """A 400 to a tagged request is still that client's bytes; so is a server-side WebSocket close."""
+        total_requests = 0
+        conns = []
+        c = Counted(self.srv.port)
+        conns.append(c)
+        try:
+            for q in ("since=abc", "limit=-1", "since=0"):
+                c.send(get(f"/poll?client=exact-bad&{q}"))
+                status, headers, body, _ = c.read_response()
+                total_requests += 1
+                self.assertEqual(status, 200 if q == "since=0" else 400)
+                if headers.get("connection", "").lower() == "close":
+                    c.wait_eof(3)
+                    c.close()
+                    c = Counted(self.srv.port)
+                    conns.append(c)
+        finally:
+            c.close()
+        time.sleep(0.3)
+        got = self.srv.stats("exact-bad")
+        self.assertEqual(got["bytes_in"], sum(x.sent for x in conns))
+        self.assertEqual(got["bytes_out"], sum(x.received for x in conns))
+        self.assertEqual((got["requests"], got["connections"], got["events_sent"]), (3, len(conns), 5))
+
+        w = RawWS(self.srv.port, "/ws?client=exact-wserr")
+        try:
+            w.send(b"\x81\x02hi")          # unmasked: the server fails the connection with 1002
+            code, _, _ = w.read_until_close(3)
+            self.assertEqual(code, 1002)
+            w.wait_eof(3)
+        finally:
+            w.close()
+        self.assert_counts("exact-wserr", w, 1, 0)
+
+    def test_exact_longpoll_with_pipelined_poll(self):
+        c = Counted(self.srv.port)
+        try:
+            c.send(get("/longpoll?client=exact-lpp&since=5&timeout=10") + get("/poll?client=exact-lpp&since=4"))
+            time.sleep(0.3)
+            self.srv.publish("wake")
+            s1, _, b1, _ = c.read_response()
+            s2, _, b2, _ = c.read_response()
+            self.assertEqual((s1, s2), (200, 200))
+            self.assertEqual([e["id"] for e in json.loads(b1)["events"]], [6])
+            self.assertEqual([e["id"] for e in json.loads(b2)["events"]], [5, 6])
+        finally:
+            c.close()
+        self.assert_counts("exact-lpp", c, 2, 3)
+
     def test_exact_all_clients_in_stats(self):
         """The per-client view in /stats equals /stats?client=NAME, for several clients at once."""
         conns = {}

@@ -14,7 +14,8 @@ except ImportError:  # a missing tool fails the tests (make test installs it), n
     websockets = None
 
 from wirelab_server import WirelabServer
-from wire_raw import RawWS, OP_PING, OP_PONG, OP_TEXT
+from wire_raw import (Counted, RawWS, accept_for, build_frame, make_key, parse_head, upgrade_request,
+                      OP_PING, OP_PONG, OP_TEXT)
 
 EVENT_RE = re.compile(r'^\{"id":(\d+),"ts":(\d+),"topic":"(tick|chat)","data":"((?:[^"\\]|\\.)*)"\}$')
 
@@ -64,6 +65,20 @@ class TestWsEvents(WSCase):
                     srv.publish("live")
                     ev = self.assert_event(await ws.recv(), "chat")
                     self.assertEqual((ev["id"], ev["data"]), (4, "live"))
+            run(go())
+
+    def test_ws_since_beyond_latest_starts_over(self):
+        with WirelabServer("--rate", "0") as srv:
+            for i in range(2):
+                srv.publish(f"r{i + 1}")
+            async def go():
+                async with connect(f"{srv.ws_base}/ws?since=77") as ws:
+                    evs = [self.assert_event(await asyncio.wait_for(ws.recv(), 3)) for _ in range(2)]
+                    self.assertEqual([e["id"] for e in evs], [1, 2])
+                async with connect(f"{srv.ws_base}/ws") as ws:
+                    await ws.send('{"type":"since","since":77}')
+                    evs = [self.assert_event(await asyncio.wait_for(ws.recv(), 3)) for _ in range(2)]
+                    self.assertEqual([e["id"] for e in evs], [1, 2])
             run(go())
 
     def test_ws_no_since_starts_live(self):
@@ -242,6 +257,109 @@ class TestEcho(WSCase):
             c.wait_eof(3)
         finally:
             c.close()
+
+
+class TestHandshakeInterop(WSCase):
+    """Handshakes as browsers and libraries really send them."""
+
+    def test_handshake_header_variants(self):
+        with WirelabServer("--rate", "0") as srv:
+            variants = {
+                "firefox Connection: keep-alive, Upgrade": "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n",
+                "mixed case": "upgrade: WebSocket\r\nconnection: UPGRADE\r\n",
+                "extensions and protocols offered": ("Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                                     "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                                                     "Origin: http://127.0.0.1\r\nUser-Agent: Mozilla/5.0\r\n"),
+            }
+            for name, lines in variants.items():
+                with self.subTest(variant=name):
+                    key = make_key()
+                    c = Counted(srv.port)
+                    try:
+                        c.send((f"GET /echo HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n{lines}"
+                                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+                        status, headers = parse_head(c.read_until(b"\r\n\r\n"))
+                        self.assertEqual(status, 101)
+                        self.assertEqual(headers.get("sec-websocket-accept"), accept_for(key))
+                        self.assertNotIn("sec-websocket-extensions", headers, "no extension is supported")
+                        self.assertIn("websocket", headers.get("upgrade", "").lower())
+                        self.assertIn("upgrade", headers.get("connection", "").lower())
+                    finally:
+                        c.close()
+
+    def test_frames_in_same_write_as_handshake(self):
+        with WirelabServer("--rate", "0") as srv:
+            c = Counted(srv.port)
+            try:
+                req, _ = upgrade_request("/echo")
+                c.send(req + build_frame(OP_TEXT, b"early one") + build_frame(0x2, b"early two"))
+                status, _ = parse_head(c.read_until(b"\r\n\r\n"))
+                self.assertEqual(status, 101)
+                self.assertEqual(c.read_exact(2 + 9), b"\x81\x09early one")
+                self.assertEqual(c.read_exact(2 + 9), b"\x82\x09early two")
+            finally:
+                c.close()
+
+    def test_byte_by_byte(self):
+        with WirelabServer("--rate", "0") as srv:
+            c = Counted(srv.port)
+            try:
+                req, _ = upgrade_request("/echo")
+                data = req + build_frame(OP_TEXT, b"slow" * 40) + build_frame(OP_PING, b"pp")
+                for i in range(len(data)):
+                    c.send(data[i:i + 1])
+                status, _ = parse_head(c.read_until(b"\r\n\r\n"))
+                self.assertEqual(status, 101)
+                self.assertEqual(c.read_exact(4 + 160), b"\x81\x7e\x00\xa0" + b"slow" * 40)
+                self.assertEqual(c.read_exact(4), b"\x8a\x02pp")
+            finally:
+                c.close()
+
+    def test_control_frame_inside_fragmented_message(self):
+        with WirelabServer("--rate", "0") as srv:
+            c = RawWS(srv.port, "/echo")
+            try:
+                c.send_frame(OP_TEXT, b"part1-", fin=False)
+                c.send_frame(OP_PING, b"mid")
+                c.send_frame(0x0, b"part2", fin=True)
+                fin, _, op, _, payload = c.read_frame(3)
+                self.assertEqual((op, payload), (OP_PONG, b"mid"))
+                fin, _, op, _, payload = c.read_frame(3)
+                self.assertEqual((fin, op, payload), (True, OP_TEXT, b"part1-part2"))
+            finally:
+                c.close()
+
+
+class TestOrdering(WSCase):
+    def test_concurrent_publishers_arrive_in_order(self):
+        import threading
+        with WirelabServer("--rate", "0") as srv:
+            async def go():
+                async with connect(f"{srv.ws_base}/ws") as a, connect(f"{srv.ws_base}/ws") as b:
+                    errors = []
+                    def publisher(k):
+                        try:
+                            for i in range(25):
+                                srv.publish(f"p{k}-{i}")
+                        except Exception as e:   # noqa: BLE001
+                            errors.append(e)
+                    threads = [threading.Thread(target=publisher, args=(k,)) for k in range(4)]
+                    for t in threads:
+                        t.start()
+                    got = {a: [], b: []}
+                    for c in (a, b):
+                        while len(got[c]) < 100:
+                            got[c].append(self.assert_event(await asyncio.wait_for(c.recv(), 5), "chat"))
+                    for t in threads:
+                        t.join(10)
+                    self.assertEqual(errors, [])
+                    for c in (a, b):
+                        self.assertEqual([e["id"] for e in got[c]], list(range(1, 101)))
+                        ts = [e["ts"] for e in got[c]]
+                        self.assertEqual(ts, sorted(ts), "ts must not decrease with id")
+                    self.assertEqual(sorted(e["data"] for e in got[a]),
+                                     sorted(f"p{k}-{i}" for k in range(4) for i in range(25)))
+            run(go(), 30)
 
 
 class TestLimits(WSCase):
