@@ -495,6 +495,17 @@ class TestSmallEndpoints(CurlCase):
         finally:
             c.close()
 
+    def test_absolute_form_target(self):
+        """RFC 9112 §3.2.2: "a server MUST accept the absolute-form in requests" (what a client
+        configured to use this server as its proxy sends, e.g. curl --proxy)."""
+        from wire_raw import http_request
+        for target in (f"http://127.0.0.1:{self.srv.port}/healthz", "http://localhost/healthz"):
+            with self.subTest(target=target):
+                status, _, body, _ = http_request(
+                    self.srv.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{self.srv.port}\r\n\r\n".encode(),
+                    check_close=False)
+                self.assertEqual((status, body), (200, b"ok"), f"absolute-form {target}: {status} {body!r}")
+
     def test_keep_alive_reuse(self):
         p = curl("-v", f"{self.srv.base}/poll?client=ka-two", f"{self.srv.base}/poll?client=ka-two&since=0")
         self.assertIn(b"Re-using existing connection", p.stderr, p.stderr.decode(errors="replace")[-500:])
