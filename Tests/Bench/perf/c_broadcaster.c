@@ -92,7 +92,7 @@ enum { HEAD_CAP = 4096 };
 struct conn {
     char *head;      /* request bytes while reading a head; NULL when idle/upgraded */
     int head_len;
-    int ws_slot;     /* index in ws_fds, -1 if not a WebSocket */
+    int ws_slot1;    /* 1 + index in ws_fds; 0 if not a WebSocket (calloc'd pages stay untouched until used) */
     int open;
 };
 
@@ -118,11 +118,11 @@ static void on_signal(int s) { (void)s; stop_flag = 1; }
 static void close_conn(int fd) {
     struct conn *c = &conns[fd];
     if (!c->open) return;
-    if (c->ws_slot >= 0) {
+    if (c->ws_slot1) {
         int last = ws_fds[--ws_count];
-        ws_fds[c->ws_slot] = last;
-        conns[last].ws_slot = c->ws_slot;
-        c->ws_slot = -1;
+        ws_fds[c->ws_slot1 - 1] = last;
+        conns[last].ws_slot1 = c->ws_slot1;
+        c->ws_slot1 = 0;
     }
     free(c->head); c->head = NULL; c->head_len = 0;
     c->open = 0;
@@ -172,8 +172,8 @@ static void handle_head(int fd) {
                      "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
         free(c->head); c->head = NULL; c->head_len = 0;
         if (write_all(fd, resp, (size_t)n) != 0) { close_conn(fd); return; }
-        c->ws_slot = ws_count;
         ws_fds[ws_count++] = fd;
+        c->ws_slot1 = ws_count;
     } else {
         static const char body[] = "{\"events\":[],\"next\":0,\"missed\":0}";
         char resp[256];
@@ -187,7 +187,7 @@ static void handle_head(int fd) {
 
 static void on_readable(int fd) {
     struct conn *c = &conns[fd];
-    if (c->ws_slot >= 0) {
+    if (c->ws_slot1) {
         char sink[4096];
         for (;;) {
             ssize_t r = read(fd, sink, sizeof sink);
@@ -251,7 +251,6 @@ int main(int argc, char **argv) {
     conn_cap = (int)rl.rlim_cur + 16;
     conns = calloc((size_t)conn_cap, sizeof *conns);
     ws_fds = calloc((size_t)conn_cap, sizeof *ws_fds);
-    for (int i = 0; i < conn_cap; i++) conns[i].ws_slot = -1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
@@ -292,7 +291,7 @@ int main(int argc, char **argv) {
                     if (cfd < 0) break;
                     if (cfd >= conn_cap) { close(cfd); continue; }
                     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    conns[cfd].open = 1; conns[cfd].ws_slot = -1;
+                    conns[cfd].open = 1; conns[cfd].ws_slot1 = 0;
                     struct epoll_event ce = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = cfd};
                     epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ce);
                 }
