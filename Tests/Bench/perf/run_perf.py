@@ -149,6 +149,56 @@ def client_argv(args, port, mode, n=N, **opts):
     return argv
 
 
+def cpu_seconds(pid):
+    """utime + stime of every thread of pid, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_fanout_client(args, srv):
+    """The fan-out client, with the server's CPU time read when the window opens and closes."""
+    p = subprocess.Popen(client_argv(args, srv.port, "fanout", duration=args.fanout_seconds),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _children.append(p)
+    marks = {}
+    def watch():
+        for raw in p.stderr:
+            line = raw.decode(errors="replace")
+            for key in ("open", "closed"):
+                if f"window {key}" in line:
+                    try:
+                        marks[key] = (time.time(), cpu_seconds(srv.pid))
+                    except OSError:
+                        pass
+    collected = []
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    t2 = threading.Thread(target=lambda: collected.append(p.stdout.read()), daemon=True)
+    t2.start()
+    try:
+        p.wait(timeout=args.fanout_seconds + 90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        _children.remove(p)
+    t.join(2)
+    t2.join(2)
+    out = collected[0] if collected else b""
+    lines = [l for l in out.decode(errors="replace").splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError(f"fan-out client failed (rc {p.returncode})")
+    r = json.loads(lines[-1])
+    if "open" in marks and "closed" in marks and r.get("copies"):
+        cpu = marks["closed"][1] - marks["open"][1]
+        wall = marks["closed"][0] - marks["open"][0]
+        r["server_cpu_s"] = cpu
+        r["server_cores_busy"] = cpu / wall
+        r["server_cpu_us_per_copy"] = cpu * 1e6 / r["copies"]
+    return r
+
+
 def run_client(args, port, mode, n=N, timeout=90, **opts):
     p = subprocess.run(client_argv(args, port, mode, n, **opts), capture_output=True, timeout=timeout)
     lines = [l for l in p.stdout.decode(errors="replace").splitlines() if l.startswith("{")]
@@ -221,13 +271,17 @@ def fig_handshakes(args, R):
 
 def fig_fanout(args, R):
     """1. 10,000 WebSockets, 10 events/s, 64 B: p99 of receipt − ts, side by side, alternating."""
-    runs = {"wirelab": [], "c_broadcaster": []}
+    names = ["wirelab", "c_broadcaster"] + (["wirelab_loops1"] if args.loops1 else [])
+    runs = {name: [] for name in names}
     for rep in range(args.reps):
-        order = ("wirelab", "c_broadcaster") if rep % 2 == 0 else ("c_broadcaster", "wirelab")
-        for name in order:
-            srv = start_wirelab(args, 10) if name == "wirelab" else start_cbroad(args, 10)
+        order = names[:2] if rep % 2 == 0 else names[1::-1]
+        for name in order + names[2:]:
+            if name == "c_broadcaster":
+                srv = start_cbroad(args, 10)
+            else:
+                srv = start_wirelab(args, 10, extra=("--loops", "1") if name == "wirelab_loops1" else ())
             try:
-                r = run_client(args, srv.port, "fanout", duration=args.fanout_seconds, timeout=args.fanout_seconds + 60)
+                r = run_fanout_client(args, srv)
                 r["server_rss_bytes"] = srv.rss_bytes()
             finally:
                 srv.stop()
@@ -235,14 +289,22 @@ def fig_fanout(args, R):
                 raise RuntimeError(f"{name}: only {r['connected']} of {N} WebSockets connected")
             runs[name].append(r)
             log(f"fan-out rep {rep + 1} {name}: p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms "
-                f"max {r['max_ms']:.1f} ms, {r['events']} events, {r['missed']} copies missed")
+                f"max {r['max_ms']:.1f} ms, {r['events']} events, {r['missed']} copies missed, "
+                f"server CPU {r.get('server_cpu_us_per_copy', -1):.2f} µs/copy")
     out = {"n": N, "rate": 10, "size": 64, "seconds": args.fanout_seconds, "runs": runs}
+    keys = ("p50_ms", "p99_ms", "max_ms", "connect_s", "events", "missed", "dropped_connections",
+            "server_cpu_us_per_copy", "server_cores_busy")
     for name in runs:
         rs = runs[name]
-        out[name] = {k: median([r[k] for r in rs]) for k in ("p50_ms", "p99_ms", "max_ms", "connect_s", "events", "missed")}
-    out["ratio_p99"] = out["wirelab"]["p99_ms"] / out["c_broadcaster"]["p99_ms"]
-    out["ratio_p50"] = out["wirelab"]["p50_ms"] / out["c_broadcaster"]["p50_ms"]
-    out["round_ratios_p99"] = [w["p99_ms"] / c["p99_ms"] for w, c in zip(runs["wirelab"], runs["c_broadcaster"])]
+        out[name] = {k: median([r[k] for r in rs if k in r]) for k in keys}
+    w, c = out["wirelab"], out["c_broadcaster"]
+    out["ratio_p99"] = w["p99_ms"] / c["p99_ms"]
+    out["ratio_p50"] = w["p50_ms"] / c["p50_ms"]
+    if w["server_cpu_us_per_copy"] and c["server_cpu_us_per_copy"]:
+        out["ratio_cpu_per_copy"] = w["server_cpu_us_per_copy"] / c["server_cpu_us_per_copy"]
+    if "wirelab_loops1" in out:
+        out["ratio_p99_loops1"] = out["wirelab_loops1"]["p99_ms"] / c["p99_ms"]
+    out["round_ratios_p99"] = [a["p99_ms"] / b["p99_ms"] for a, b in zip(runs["wirelab"], runs["c_broadcaster"])]
     out["target_ratio"] = 1.3
     out["meets"] = out["ratio_p99"] <= 1.3
     R["fanout"] = out
@@ -420,6 +482,13 @@ def report(R, errors):
                      f"{f['ratio_p50']:.2f}", "", "(info)"))
         rows.append(("  events / copies missed (median run)", f"{w['events']:.0f} / {w['missed']:.0f}",
                      f"{c['events']:.0f} / {c['missed']:.0f}", "", "0 missed", verdict(w["missed"] == 0)))
+        if "ratio_cpu_per_copy" in f:
+            rows.append(("  server CPU per delivered copy", f"{w['server_cpu_us_per_copy']:.2f} µs",
+                         f"{c['server_cpu_us_per_copy']:.2f} µs", f"{f['ratio_cpu_per_copy']:.2f}", "", "(info)"))
+        if "wirelab_loops1" in f:
+            l1 = f["wirelab_loops1"]
+            rows.append(("  wirelab --loops 1: p99 (p50)", f"{l1['p99_ms']:.1f} ms ({l1['p50_ms']:.1f})",
+                         f"C loop {c['p99_ms']:.1f} ms", f"{f['ratio_p99_loops1']:.2f}", "", "(info)"))
         rows.append(("  per-round p99 ratios", " ".join(f"{x:.2f}" for x in f["round_ratios_p99"]), "", "", "", "(info)"))
     p = R.get("poll")
     if p:
@@ -485,7 +554,7 @@ def main():
     ap.add_argument("--fanout-seconds", type=float, default=10)
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--publishes", type=int, default=5)
-    ap.add_argument("--no-loops1", dest="loops1", action="store_false", help="skip the --loops 1 /poll line")
+    ap.add_argument("--no-loops1", dest="loops1", action="store_false", help="skip the wirelab --loops 1 info lines")
     ap.add_argument("--only", default="handshakes,fanout,publish,memory,poll")
     args = ap.parse_args()
     args.reps = max(1, min(args.reps, 9))

@@ -375,6 +375,9 @@ int main(int argc, char **argv) {
            connect_s > 0 ? opened / connect_s : 0);
 
     if (!strcmp(mode, "fanout")) {
+        /* the driver snapshots the server's CPU time on this line */
+        fprintf(stderr, "ws_fanout_client: window open\n");
+        fflush(stderr);
         win_start_us = wall_us();
         win_end_us = win_start_us + (int64_t)(duration * 1e6);
         int64_t stop_at = mono_us() + (int64_t)(duration * 1e6);
@@ -388,6 +391,8 @@ int main(int argc, char **argv) {
             if (all) break;
             pump(20);
         }
+        fprintf(stderr, "ws_fanout_client: window closed\n");
+        fflush(stderr);
         long long distinct = win_max_id >= win_min_id ? win_max_id - win_min_id + 1 : 0;
         long long expected = distinct * (long long)n_open;
         printf(",\"duration_s\":%.1f,\"events\":%lld,\"copies\":%lld,\"missed\":%lld,\"dropped_connections\":%d,"
