@@ -4,7 +4,7 @@ DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
 
-.PHONY: build release test unit interop deps serve bench tables clean
+.PHONY: build release test unit interop deps serve bench bench-perf tables clean
 
 build:
 	$(SWIFT) build
@@ -31,8 +31,16 @@ deps:
 serve: release
 	$(RELEASE_BIN) serve
 
-bench: release
+bench: release bench-perf
 	$(PYTHON) Tests/Bench/bench.py --bin $(RELEASE_BIN)
+
+# Performance against reference implementations (a C broadcaster, nginx), as ratios measured
+# side by side: Tests/Bench/perf/README.md. The C programs are built here, never committed.
+bench-perf: release
+	@mkdir -p .build/bench
+	cc -O2 -o .build/bench/ws_fanout_client Tests/Bench/perf/ws_fanout_client.c
+	cc -O2 -o .build/bench/c_broadcaster Tests/Bench/perf/c_broadcaster.c
+	$(PYTHON) Tests/Bench/perf/run_perf.py --bin $(RELEASE_BIN) --work .build/bench
 
 lesson-%: release
 	$(RELEASE_BIN) lesson $*

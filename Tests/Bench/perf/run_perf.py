@@ -1,0 +1,608 @@
+#!/usr/bin/env python3
+"""WireLab performance figures, each as a ratio against a reference measured side by side in the
+same run (Tests/Bench/perf/README.md). `make bench-perf` compiles the C programs into
+.build/bench/ and runs this.
+
+Figures:
+  1. WebSocket fan-out, 10,000 clients, 10 events/s, 64 B: p99 delivery latency vs c_broadcaster.
+  2. GET /poll keep-alive throughput (wrk -t1 -c50 -d10s) vs nginx, worker_processes 1.
+  3. RSS per idle connection (10,000 WebSockets; 10,000 keep-alive HTTP) vs c_broadcaster.
+  4. 10,000 WebSocket handshakes, 500 in flight: total time vs c_broadcaster.
+  5. Scale: 10,000 WebSockets, one POST /publish at a time (--rate 0): connect time, p50/p99, RSS.
+
+Every load is bounded in count and time; all traffic goes to 127.0.0.1. Output: a table on
+stdout and the numbers as JSON in <work>/perf.json. Timing is never pass/fail: lines say
+`meets target` or `MISSES target`, and the exit status is 0 unless the bench itself broke.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+N = 10_000
+INFLIGHT = 500
+
+_children = []
+
+
+def log(msg):
+    print(f"[bench-perf {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- tools
+
+def ensure_tools():
+    """nginx and wrk, installed from Debian when missing (like `make test` does for its tools)."""
+    missing = []
+    if not os.path.exists("/usr/sbin/nginx") and not shutil.which("nginx"):
+        missing.append("nginx-light")
+    if not shutil.which("wrk"):
+        missing.append("wrk")
+    if not missing:
+        return
+    log(f"installing {' '.join(missing)} (apt-get)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(sudo + ["apt-get", "update"], check=True, env=env, timeout=300,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "--no-install-recommends"] + missing,
+                   check=True, env=env, timeout=600, stdout=subprocess.DEVNULL)
+
+
+def nginx_path():
+    return "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else shutil.which("nginx")
+
+
+# ---------------------------------------------------------------- processes
+
+class Server:
+    """A server child that prints `... listening on http://HOST:PORT` as its first line."""
+
+    def __init__(self, name, argv, work):
+        self.name = name
+        self.err = open(os.path.join(work, f"{name}.stderr.log"), "ab")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.err, stdin=subprocess.DEVNULL)
+        _children.append(self.proc)
+        self.port = None
+        line = self._readline(10)
+        m = re.search(r"listening on http://[^:]+:(\d+)", line or "")
+        if not m:
+            self.stop()
+            raise RuntimeError(f"{name} did not start: first line {line!r}")
+        self.port = int(m.group(1))
+        # Drain the rest of stdout so a chatty server never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _readline(self, timeout):
+        out = []
+        def reader():
+            out.append(self.proc.stdout.readline().decode(errors="replace"))
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(timeout)
+        return out[0] if out else None
+
+    def _drain(self):
+        try:
+            for _ in self.proc.stdout:
+                pass
+        except (ValueError, OSError):
+            pass
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def rss_bytes(self):
+        return rss_bytes(self.proc.pid)
+
+    def stop(self):
+        stop_process(self.proc)
+        self.err.close()
+
+
+def stop_process(proc, grace=5):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if proc in _children:
+        _children.remove(proc)
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def start_wirelab(args, rate, extra=()):
+    return Server("wirelab", [args.bin, "serve", "--host", "127.0.0.1", "--port", "0", "--rate", str(rate),
+                              "--size", "64", *extra], args.work)
+
+
+def start_cbroad(args, rate):
+    return Server("c_broadcaster", [os.path.join(args.work, "c_broadcaster"), "--port", "0",
+                                    "--rate", str(rate), "--size", "64"], args.work)
+
+
+def client_argv(args, port, mode, n=N, **opts):
+    argv = [os.path.join(args.work, "ws_fanout_client"), "--port", str(port), "--mode", mode, "-n", str(n),
+            "--inflight", str(INFLIGHT), "--connect-limit", "30"]
+    for k, v in opts.items():
+        argv += [f"--{k}", str(v)]
+    return argv
+
+
+def cpu_seconds(pid):
+    """utime + stime of every thread of pid, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_fanout_client(args, srv):
+    """The fan-out client, with the server's CPU time read when the window opens and closes."""
+    p = subprocess.Popen(client_argv(args, srv.port, "fanout", duration=args.fanout_seconds),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _children.append(p)
+    marks = {}
+    def watch():
+        for raw in p.stderr:
+            line = raw.decode(errors="replace")
+            for key in ("open", "closed"):
+                if f"window {key}" in line:
+                    try:
+                        marks[key] = (time.time(), cpu_seconds(srv.pid))
+                    except OSError:
+                        pass
+    collected = []
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    t2 = threading.Thread(target=lambda: collected.append(p.stdout.read()), daemon=True)
+    t2.start()
+    try:
+        p.wait(timeout=args.fanout_seconds + 90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        _children.remove(p)
+    t.join(2)
+    t2.join(2)
+    out = collected[0] if collected else b""
+    lines = [l for l in out.decode(errors="replace").splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError(f"fan-out client failed (rc {p.returncode})")
+    r = json.loads(lines[-1])
+    if "open" in marks and "closed" in marks and r.get("copies"):
+        cpu = marks["closed"][1] - marks["open"][1]
+        wall = marks["closed"][0] - marks["open"][0]
+        r["server_cpu_s"] = cpu
+        r["server_cores_busy"] = cpu / wall
+        r["server_cpu_us_per_copy"] = cpu * 1e6 / r["copies"]
+    return r
+
+
+def run_client(args, port, mode, n=N, timeout=90, **opts):
+    p = subprocess.run(client_argv(args, port, mode, n, **opts), capture_output=True, timeout=timeout)
+    lines = [l for l in p.stdout.decode(errors="replace").splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError(f"client {mode} failed (rc {p.returncode}): {p.stderr.decode(errors='replace')[-400:]}")
+    return json.loads(lines[-1])
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    """One GET; returns (status line, headers dict lowercased, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return lines[0], headers, body
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+# ---------------------------------------------------------------- figures
+
+def fig_handshakes(args, R):
+    """4. 10,000 handshakes with 500 in flight: first connect() to last 101."""
+    runs = {"wirelab": [], "c_broadcaster": []}
+    for rep in range(args.reps):
+        for name in ("wirelab", "c_broadcaster"):
+            srv = start_wirelab(args, 0) if name == "wirelab" else start_cbroad(args, 0)
+            try:
+                r = run_client(args, srv.port, "handshake")
+            finally:
+                srv.stop()
+            if r["connected"] != N:
+                raise RuntimeError(f"{name}: only {r['connected']} of {N} handshakes completed")
+            runs[name].append(r["connect_s"])
+            log(f"handshakes rep {rep + 1} {name}: {r['connect_s']:.3f} s")
+    w, c = median(runs["wirelab"]), median(runs["c_broadcaster"])
+    ratio = median([a / b for a, b in zip(runs["wirelab"], runs["c_broadcaster"])])
+    R["handshakes"] = {"n": N, "inflight": INFLIGHT, "wirelab_s": runs["wirelab"], "c_broadcaster_s": runs["c_broadcaster"],
+                       "wirelab_median_s": w, "c_median_s": c, "ratio": ratio,
+                       "wirelab_per_s": N / w, "c_per_s": N / c, "target_s": 1.0, "meets": w < 1.0}
+
+
+def fig_fanout(args, R):
+    """1. 10,000 WebSockets, 10 events/s, 64 B: p99 of receipt − ts, side by side, alternating."""
+    names = ["wirelab", "c_broadcaster"] + (["wirelab_loops1"] if args.fanout_loops1 else [])
+    runs = {name: [] for name in names}
+    for rep in range(args.fanout_reps):
+        order = names[:2] if rep % 2 == 0 else names[1::-1]
+        for name in order + names[2:]:
+            if name == "c_broadcaster":
+                srv = start_cbroad(args, 10)
+            else:
+                srv = start_wirelab(args, 10, extra=("--loops", "1") if name == "wirelab_loops1" else ())
+            try:
+                r = run_fanout_client(args, srv)
+                r["server_rss_bytes"] = srv.rss_bytes()
+            finally:
+                srv.stop()
+            if r["connected"] != N:
+                raise RuntimeError(f"{name}: only {r['connected']} of {N} WebSockets connected")
+            runs[name].append(r)
+            log(f"fan-out rep {rep + 1} {name}: p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms "
+                f"max {r['max_ms']:.1f} ms, {r['events']} events, {r['missed']} copies missed, "
+                f"server CPU {r.get('server_cpu_us_per_copy', -1):.2f} µs/copy")
+    out = {"n": N, "rate": 10, "size": 64, "seconds": args.fanout_seconds, "reps": args.fanout_reps, "runs": runs}
+    keys = ("p50_ms", "p99_ms", "max_ms", "connect_s", "events", "missed", "dropped_connections",
+            "server_cpu_us_per_copy", "server_cores_busy")
+    for name in runs:
+        rs = runs[name]
+        out[name] = {k: median([r[k] for r in rs if k in r]) for k in keys}
+    w, c = out["wirelab"], out["c_broadcaster"]
+    # Ratio = median of the per-round ratios (each round runs both back to back, so a slow
+    # drift in machine load cancels out of it).
+    pairs = list(zip(runs["wirelab"], runs["c_broadcaster"]))
+    out["ratio_p99"] = median([a["p99_ms"] / b["p99_ms"] for a, b in pairs])
+    out["ratio_p50"] = median([a["p50_ms"] / b["p50_ms"] for a, b in pairs])
+    cpu_pairs = [a["server_cpu_us_per_copy"] / b["server_cpu_us_per_copy"] for a, b in pairs
+                 if a.get("server_cpu_us_per_copy") and b.get("server_cpu_us_per_copy")]
+    if cpu_pairs:
+        out["ratio_cpu_per_copy"] = median(cpu_pairs)
+    if "wirelab_loops1" in out:
+        out["ratio_p99_loops1"] = out["wirelab_loops1"]["p99_ms"] / c["p99_ms"]
+    out["round_ratios_p99"] = [a["p99_ms"] / b["p99_ms"] for a, b in zip(runs["wirelab"], runs["c_broadcaster"])]
+    out["target_ratio"] = 1.3
+    out["meets"] = out["ratio_p99"] <= 1.3
+    R["fanout"] = out
+
+
+def fig_publish(args, R):
+    """5. Scale: 10,000 WebSockets on an idle server; single POST /publish, receipt at all."""
+    srv = start_wirelab(args, 0)
+    try:
+        base = srv.rss_bytes()
+        r = run_client(args, srv.port, "publish", publishes=args.publishes, timeout=120)
+        r["server_rss_bytes"] = srv.rss_bytes()
+        r["server_rss_before_bytes"] = base
+    finally:
+        srv.stop()
+    if r["connected"] != N:
+        raise RuntimeError(f"only {r['connected']} of {N} WebSockets connected")
+    log(f"publish: connect {r['connect_s']:.3f} s, p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms, "
+        f"{r['complete']}/{r['publishes']} complete, RSS {r['server_rss_bytes'] / 2**20:.1f} MiB")
+    R["publish"] = r
+
+
+def idle_memory(args, srv, mode):
+    """Opens N idle connections of `mode`, returns (delta RSS / N, details)."""
+    time.sleep(0.3)
+    before = srv.rss_bytes()
+    p = subprocess.Popen(client_argv(args, srv.port, mode, hold=60), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _children.append(p)
+    try:
+        ready = {}
+        line = [None]
+        def reader():
+            line[0] = p.stdout.readline().decode(errors="replace")
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(45)
+        if not line[0]:
+            raise RuntimeError(f"idle client {mode} never became ready")
+        ready = json.loads(line[0])
+        if ready.get("connected") != N:
+            raise RuntimeError(f"idle {mode}: only {ready.get('connected')} of {N} connected")
+        # Let the server finish its bookkeeping, then take the larger of two readings.
+        time.sleep(1.0)
+        after = max(srv.rss_bytes(), (time.sleep(0.3), srv.rss_bytes())[1])
+        rest, _ = p.communicate(input=b"done\n", timeout=30)
+        final = json.loads([l for l in rest.decode().splitlines() if l.startswith("{")][-1])
+        if final.get("still_open") != N:
+            raise RuntimeError(f"idle {mode}: server closed {N - final.get('still_open', 0)} connections during the hold")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if p in _children:
+            _children.remove(p)
+    return (after - before) / N, {"rss_before_bytes": before, "rss_after_bytes": after}
+
+
+def fig_memory(args, R):
+    """3. (RSS with N idle connections − RSS before) / N, a fresh server per kind."""
+    out = {"n": N}
+    for name in ("wirelab", "c_broadcaster"):
+        for mode in ("idle-ws", "idle-http"):
+            srv = start_wirelab(args, 0) if name == "wirelab" else start_cbroad(args, 0)
+            try:
+                per, detail = idle_memory(args, srv, mode)
+            finally:
+                srv.stop()
+            detail["bytes_per_connection"] = per
+            out[f"{name}_{mode}"] = detail
+            log(f"memory {name} {mode}: {per:.0f} B per connection "
+                f"({detail['rss_before_bytes'] / 2**20:.1f} -> {detail['rss_after_bytes'] / 2**20:.1f} MiB)")
+    for mode in ("idle-ws", "idle-http"):
+        w = out[f"wirelab_{mode}"]["bytes_per_connection"]
+        out[f"{mode}_meets"] = w <= 1024
+    out["target_bytes"] = 1024
+    R["memory"] = out
+
+
+def wrk_rps(port, seconds):
+    p = subprocess.run(["wrk", "-t1", "-c50", f"-d{seconds}s", f"http://127.0.0.1:{port}/poll"],
+                       capture_output=True, timeout=seconds + 30)
+    text = p.stdout.decode(errors="replace")
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if p.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed: {text[-300:]} {p.stderr.decode(errors='replace')[-300:]}")
+    errors = 0
+    m2 = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    if m2:
+        errors += int(m2.group(1))
+    m3 = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m3:
+        errors += sum(int(x) for x in m3.groups())
+    return float(m.group(1)), errors
+
+
+def start_nginx(args):
+    d = os.path.abspath(os.path.join(args.work, "nginx"))
+    os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
+    port = free_port()
+    with open(os.path.join(HERE, "nginx.conf.in")) as f:
+        conf = f.read().replace("@DIR@", d).replace("@PORT@", str(port))
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    err = open(os.path.join(d, "nginx.stderr.log"), "ab")
+    proc = subprocess.Popen([nginx_path(), "-p", d, "-c", path, "-e", os.path.join(d, "nginx-error.log")],
+                            stdout=err, stderr=err, stdin=subprocess.DEVNULL)
+    _children.append(proc)
+    try:
+        wait_port(port)
+    except RuntimeError:
+        stop_process(proc)
+        raise RuntimeError(f"nginx did not start; see {d}/nginx-error.log")
+    return proc, port
+
+
+def fig_poll(args, R):
+    """2. /poll keep-alive throughput, wrk -t1 -c50, alternating wirelab / nginx."""
+    srv = start_wirelab(args, 0)
+    ngx, nport = start_nginx(args)
+    srv1 = start_wirelab(args, 0, extra=("--loops", "1")) if args.loops1 else None
+    try:
+        # Same body and the headers that matter, or the comparison means nothing.
+        sw, hw, bw = http_get(srv.port, "/poll")
+        sn, hn, bn = http_get(nport, "/poll")
+        if bw != bn or hw.get("content-type") != hn.get("content-type") or hw.get("cache-control") != hn.get("cache-control"):
+            raise RuntimeError(f"bodies differ: wirelab {sw} {hw} {bw!r} / nginx {sn} {hn} {bn!r}")
+        log(f"/poll body {bw.decode()}: wirelab and nginx agree")
+        for port in [srv.port, nport] + ([srv1.port] if srv1 else []):
+            wrk_rps(port, 1)   # warm-up
+        runs = {"wirelab": [], "nginx": [], "wirelab_loops1": []}
+        errors = 0
+        for rep in range(args.reps):
+            targets = [("wirelab", srv.port), ("nginx", nport)]
+            if rep % 2 == 1:
+                targets.reverse()
+            if srv1:
+                targets.append(("wirelab_loops1", srv1.port))
+            for name, port in targets:
+                rps, err = wrk_rps(port, args.wrk_seconds)
+                errors += err
+                runs[name].append(rps)
+                log(f"/poll rep {rep + 1} {name}: {rps:,.0f} req/s" + (f" ({err} errors)" if err else ""))
+        w_rss = srv.rss_bytes()
+    finally:
+        if srv1:
+            srv1.stop()
+        srv.stop()
+        stop_process(ngx)
+    w, n = median(runs["wirelab"]), median(runs["nginx"])
+    ratio = median([a / b for a, b in zip(runs["wirelab"], runs["nginx"])])
+    out = {"wrk": f"-t1 -c50 -d{args.wrk_seconds}s", "runs": runs, "wirelab_rps": w, "nginx_rps": n,
+           "ratio": ratio, "target_ratio": 0.8, "meets": ratio >= 0.8, "errors": errors,
+           "wirelab_rss_after_bytes": w_rss}
+    if runs["wirelab_loops1"]:
+        out["wirelab_loops1_rps"] = median(runs["wirelab_loops1"])
+        out["ratio_loops1"] = median([a / b for a, b in zip(runs["wirelab_loops1"], runs["nginx"])])
+    R["poll"] = out
+
+
+# ---------------------------------------------------------------- report
+
+def verdict(ok):
+    return "meets target" if ok else "MISSES target"
+
+
+def report(R, errors):
+    rows = []
+    f = R.get("fanout")
+    if f:
+        w, c = f["wirelab"], f["c_broadcaster"]
+        rows.append(("ws fan-out p99 (10k clients, 10 ev/s, 64 B)", f"{w['p99_ms']:.1f} ms", f"C loop {c['p99_ms']:.1f} ms",
+                     f"{f['ratio_p99']:.2f}", "≤ 1.3", verdict(f["meets"])))
+        rows.append(("  p50 / max", f"{w['p50_ms']:.1f} / {w['max_ms']:.1f} ms", f"{c['p50_ms']:.1f} / {c['max_ms']:.1f} ms",
+                     f"{f['ratio_p50']:.2f}", "", "(info)"))
+        rows.append(("  events / copies missed (median)", f"{w['events']:.0f} / {w['missed']:.0f}",
+                     f"{c['events']:.0f} / {c['missed']:.0f}", "", "0 missed", verdict(w["missed"] == 0)))
+        if "ratio_cpu_per_copy" in f:
+            rows.append(("  server CPU per delivered copy", f"{w['server_cpu_us_per_copy']:.2f} µs",
+                         f"{c['server_cpu_us_per_copy']:.2f} µs", f"{f['ratio_cpu_per_copy']:.2f}", "", "(info)"))
+        if "wirelab_loops1" in f:
+            l1 = f["wirelab_loops1"]
+            rows.append(("  wirelab --loops 1: p99 (p50)", f"{l1['p99_ms']:.1f} ms ({l1['p50_ms']:.1f})",
+                         f"C loop {c['p99_ms']:.1f} ms", f"{f['ratio_p99_loops1']:.2f}", "", "(info)"))
+        rows.append(("  per-round p99 ratios", " ".join(f"{x:.2f}" for x in f["round_ratios_p99"]), "", "", "", "(info)"))
+    p = R.get("poll")
+    if p:
+        rows.append(("/poll keep-alive req/s (wrk -t1 -c50)", f"{p['wirelab_rps']:,.0f}", f"nginx {p['nginx_rps']:,.0f}",
+                     f"{p['ratio']:.2f}", "≥ 0.8", verdict(p["meets"])))
+        if "wirelab_loops1_rps" in p:
+            rows.append(("  wirelab --loops 1 (same core count as nginx)", f"{p['wirelab_loops1_rps']:,.0f}",
+                         f"nginx {p['nginx_rps']:,.0f}", f"{p['ratio_loops1']:.2f}", "", "(info)"))
+    m = R.get("memory")
+    if m:
+        for mode, label in (("idle-ws", "RSS per idle WebSocket"), ("idle-http", "RSS per idle keep-alive HTTP conn")):
+            w = m[f"wirelab_{mode}"]["bytes_per_connection"]
+            c = m[f"c_broadcaster_{mode}"]["bytes_per_connection"]
+            ratio = f"{w / c:.1f}" if c >= 16 else "n/a"
+            rows.append((label, f"{w:,.0f} B", f"C {c:,.0f} B", ratio, "≤ 1024 B", verdict(m[f"{mode}_meets"])))
+    h = R.get("handshakes")
+    if h:
+        rows.append(("10k WebSocket handshakes (500 in flight)", f"{h['wirelab_median_s']:.3f} s ({h['wirelab_per_s']:,.0f}/s)",
+                     f"C {h['c_median_s']:.3f} s ({h['c_per_s']:,.0f}/s)", f"{h['ratio']:.2f}", "< 1 s", verdict(h["meets"])))
+    u = R.get("publish")
+    if u:
+        rows.append(("scale: connect 10k WebSockets", f"{u['connect_s']:.3f} s", "", "", "", "(info)"))
+        rows.append(("scale: one POST /publish -> 10k, p50 / p99", f"{u['p50_ms']:.1f} / {u['p99_ms']:.1f} ms",
+                     "", "", "", f"(info; {u['complete']}/{u['publishes']} reached all)"))
+        rows.append(("scale: server RSS with 10k WebSockets", f"{u['server_rss_bytes'] / 2**20:.1f} MiB",
+                     "", "", "", f"(info; {u['server_rss_before_bytes'] / 2**20:.1f} MiB before)"))
+    head = ("figure", "wirelab", "reference", "ratio", "target", "verdict")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(6)]
+    def fmt(r):
+        return "  ".join(r[i].ljust(widths[i]) for i in range(6)).rstrip()
+    print()
+    print("WireLab performance vs reference implementations (ratio = wirelab / reference)")
+    print(f"machine: {os.cpu_count()} cores, load average at start {R['env']['loadavg_start']}, "
+          f"kernel {platform.release()}; ratio = median of per-round ratios (rounds alternate who goes first)")
+    print(fmt(head))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(fmt(r))
+    for e in errors:
+        print(f"ERROR {e}")
+    print()
+    # The same, as sentences (easy to paste into an issue).
+    if f:
+        print(f"ws fan-out p99 (10k clients): wirelab {f['wirelab']['p99_ms']:.0f} ms, C loop {f['c_broadcaster']['p99_ms']:.0f} ms, "
+              f"ratio {f['ratio_p99']:.2f} (target ≤ 1.3): {verdict(f['meets'])}")
+    if p:
+        print(f"/poll throughput: wirelab {p['wirelab_rps']:,.0f} req/s, nginx {p['nginx_rps']:,.0f} req/s, ratio {p['ratio']:.2f} "
+              f"(target ≥ 0.8): {verdict(p['meets'])}")
+    if m:
+        print(f"memory per idle connection: WebSocket {m['wirelab_idle-ws']['bytes_per_connection']:,.0f} B, "
+              f"HTTP keep-alive {m['wirelab_idle-http']['bytes_per_connection']:,.0f} B (target ≤ 1024 B): "
+              f"{verdict(m['idle-ws_meets'] and m['idle-http_meets'])}")
+    if h:
+        print(f"10k handshakes: wirelab {h['wirelab_median_s']:.3f} s, C {h['c_median_s']:.3f} s, ratio {h['ratio']:.2f} "
+              f"(target < 1 s): {verdict(h['meets'])}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=".build/release/wirelab")
+    ap.add_argument("--work", default=".build/bench", help="C binaries, logs, nginx config, perf.json")
+    ap.add_argument("--reps", type=int, default=3, help="alternating repetitions per figure (median)")
+    ap.add_argument("--fanout-seconds", type=float, default=10)
+    ap.add_argument("--fanout-reps", type=int, default=5, help="fan-out rounds (each: wirelab and C back to back)")
+    ap.add_argument("--fanout-loops1", action="store_true", help="add wirelab --loops 1 to every fan-out round")
+    ap.add_argument("--wrk-seconds", type=int, default=10)
+    ap.add_argument("--publishes", type=int, default=5)
+    ap.add_argument("--no-loops1", dest="loops1", action="store_false", help="skip the wirelab --loops 1 /poll info line")
+    ap.add_argument("--only", default="handshakes,fanout,publish,memory,poll")
+    args = ap.parse_args()
+    args.reps = max(1, min(args.reps, 9))
+    args.fanout_seconds = max(1, min(args.fanout_seconds, 60))
+    args.fanout_reps = max(1, min(args.fanout_reps, 9))
+    args.wrk_seconds = max(1, min(args.wrk_seconds, 60))
+    args.publishes = max(1, min(args.publishes, 50))
+    for exe in (args.bin, os.path.join(args.work, "ws_fanout_client"), os.path.join(args.work, "c_broadcaster")):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"bench-perf: {exe} missing (run `make bench-perf`)")
+    ensure_tools()
+    os.makedirs(args.work, exist_ok=True)
+    R = {"env": {"cores": os.cpu_count(), "loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+                 "kernel": platform.release(), "reps": args.reps, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}}
+    if os.getloadavg()[0] > 1.0:
+        log(f"note: load average {os.getloadavg()[0]:.2f}: other work is running, figures will be noisy")
+    figures = {"handshakes": fig_handshakes, "fanout": fig_fanout, "publish": fig_publish,
+               "memory": fig_memory, "poll": fig_poll}
+    errors = []
+    t0 = time.time()
+    try:
+        for name in args.only.split(","):
+            log(f"figure: {name}")
+            try:
+                figures[name](args, R)
+            except Exception as e:   # one broken figure should not hide the others
+                errors.append(f"{name}: {e}")
+                log(f"ERROR in {name}: {e}")
+    finally:
+        for p in list(_children):
+            stop_process(p)
+    R["env"]["seconds"] = round(time.time() - t0, 1)
+    R["errors"] = errors
+    with open(os.path.join(args.work, "perf.json"), "w") as f:
+        json.dump(R, f, indent=2)
+    report(R, errors)
+    print(f"(numbers in {os.path.join(args.work, 'perf.json')}; {R['env']['seconds']:.0f} s)")
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
