@@ -6,8 +6,10 @@
 import WireLoop
 import WireCodec
 
-struct WebSocketSession {
-    var echo: Bool
+/// A class, not a struct: the broadcast path reads `lastSentID` for every subscriber, and a
+/// struct behind an optional would be copied (codec buffers and all) on each read.
+final class WebSocketSession {
+    let echo: Bool
     var decoder: WebSocketFrameDecoder
     var assembler: WebSocketMessageAssembler
     var lastSentID = 0
@@ -15,6 +17,10 @@ struct WebSocketSession {
     var unansweredPings = 0
     var lastPing: Int64
     var closeSent = false
+
+    init(echo: Bool, decoder: WebSocketFrameDecoder, assembler: WebSocketMessageAssembler, lastPing: Int64) {
+        self.echo = echo; self.decoder = decoder; self.assembler = assembler; self.lastPing = lastPing
+    }
 }
 
 extension Connection {
@@ -49,7 +55,7 @@ extension Connection {
         head += Array("Sec-WebSocket-Accept: \(WebSocketHandshake.acceptValue(forKey: key.trimmingSpacesString()))\r\n\r\n".utf8)
 
         let config = worker.config
-        var session = WebSocketSession(echo: echo,
+        let session = WebSocketSession(echo: echo,
                                        decoder: WebSocketFrameDecoder(requireMasked: true, maxPayload: config.maxMessage),
                                        assembler: WebSocketMessageAssembler(maxMessage: config.maxMessage),
                                        lastPing: LoopClock.monotonicNanos())
@@ -84,12 +90,12 @@ extension Connection {
     // MARK: frames in
 
     func receivedWebSocketBytes(_ bytes: UnsafeRawBufferPointer) {
-        guard webSocket != nil else { return }
-        webSocket!.decoder.feed(bytes)
-        while phase == .webSocket, webSocket != nil {
+        guard let session = webSocket else { return }
+        session.decoder.feed(bytes)
+        while phase == .webSocket {
             do {
-                guard let frame = try webSocket!.decoder.nextFrame() else { return }
-                guard let message = try webSocket!.assembler.receive(frame) else { continue }
+                guard let frame = try session.decoder.nextFrame() else { return }
+                guard let message = try session.assembler.receive(frame) else { continue }
                 handle(message)
             } catch let error as WebSocketError {
                 failWebSocket(error.closeCode, error.reason)
@@ -108,11 +114,11 @@ extension Connection {
             // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response".
             sendFrame(.pong, payload)
         case .pong:
-            webSocket?.unansweredPings = 0
+            session.unansweredPings = 0
         case .close(let code, _):
             // §5.5.1: answer a close with a close; CONTRACT §2: the same code, 1000 if it had none.
             if !session.closeSent {
-                webSocket?.closeSent = true
+                session.closeSent = true
                 sendFrame(.close, WebSocketFrameEncoder.closePayload(code: code ?? 1000))
             }
             // §7.1.1: the server closes the TCP connection first.
@@ -144,7 +150,7 @@ extension Connection {
     func deliverToWebSocket(_ event: PublishedEvent) {
         guard phase == .webSocket, let session = webSocket, !session.closeSent,
               event.id > session.lastSentID else { return }
-        webSocket!.lastSentID = event.id
+        session.lastSentID = event.id
         stats.addEvents(1, tag)
         send(event.webSocketFrame, tag: tag)
     }
@@ -154,8 +160,7 @@ extension Connection {
         let slice = worker.feed.events(after: since, limit: Int.max)
         var bytes: [UInt8] = []
         for e in slice.events { bytes += e.webSocketFrame }
-        let previous = webSocket?.lastSentID ?? 0
-        webSocket?.lastSentID = max(previous, slice.latest)
+        if let session = webSocket { session.lastSentID = max(session.lastSentID, slice.latest) }
         stats.addEvents(slice.events.count, tag)
         send(bytes, tag: tag)
     }
@@ -165,7 +170,7 @@ extension Connection {
     func failWebSocket(_ code: WebSocketCloseCode, _ reason: String) {
         guard let session = webSocket else { return close() }
         if !session.closeSent {
-            webSocket?.closeSent = true
+            session.closeSent = true
             // A close reason is at most 123 bytes (§5.5: control payload <= 125, 2 for the code).
             var r = Array(reason.utf8.prefix(123))
             while !r.isEmpty && !UTF8Validator.isValid(r) { r.removeLast() }
@@ -180,8 +185,8 @@ extension Connection {
         if session.unansweredPings >= 2 {
             return failWebSocket(.goingAway, "no pong to two pings")
         }
-        webSocket!.unansweredPings += 1
-        webSocket!.lastPing = now
+        session.unansweredPings += 1
+        session.lastPing = now
         sendFrame(.ping, [])
     }
 

@@ -69,8 +69,10 @@ public final class Worker {
 
     /// A new event: write its pre-framed bytes to every subscriber on this loop.
     func broadcast(_ event: PublishedEvent) {
-        for c in webSocketSubscribers.members { c.deliverToWebSocket(event) }
-        for c in sseSubscribers.members { c.deliverToSSE(event) }
+        stats.batch {
+            for c in webSocketSubscribers.members { c.deliverToWebSocket(event) }
+            for c in sseSubscribers.members { c.deliverToSSE(event) }
+        }
         if !longPollWaiters.isEmpty {
             // Waiters that asked for the same `since` and `limit` get the same body: build it once.
             var bodies: [Int: PollBody] = [:]
