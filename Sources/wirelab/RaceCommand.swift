@@ -143,8 +143,8 @@ enum RaceCommand {
             if args.contains("json") || args.contains("--format=json") {
                 print(f.json)
             } else {
-                let s = LatencySummary(f.oneWay)!
-                print(String(format: "raw TCP floor (64-byte ping-pong over loopback, one way = RTT/2): p50 %.3f ms, p99 %.3f ms, mean %.3f ms", s.p50, s.p99, s.mean))
+                let s = f.summary!
+                print(String(format: "raw TCP floor (64-byte ping-pong over loopback, one way = RTT/2): p50 %.4f ms, p99 %.4f ms, mean %.4f ms", s.p50, s.p99, s.mean))
             }
             return 0
         } catch {
