@@ -19,7 +19,7 @@ let package = Package(
         // The Feed, one handler per transport, stats, the classroom page.
         .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"]),
         // Clients per transport, accounting, reports.
-        .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
+        .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"], exclude: ["README.md"]),
         // The command line.
         .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure"]),
 

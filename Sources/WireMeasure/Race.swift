@@ -163,9 +163,11 @@ public final class Race {
         while true {
             let now = LoopClock.monotonicNanos()
             if now >= endNanos { break }
-            let events = onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: Int.max - 1) } }
-            progress?(RaceProgress(phase: .running, elapsed: Double(now - startNanos) / 1e9, total: settings.duration,
-                                   connected: clients.count, clients: clients.count, events: events))
+            if let progress {
+                let events = onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: Int.max - 1) } }
+                progress(RaceProgress(phase: .running, elapsed: Double(now - startNanos) / 1e9, total: settings.duration,
+                                  connected: clients.count, clients: clients.count, events: events))
+            }
             let left = endNanos - LoopClock.monotonicNanos()
             if left > 0 { usleep(useconds_t(min(left / 1000, 250_000))) }
         }
@@ -186,9 +188,11 @@ public final class Race {
         }
         let graceEnd = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: settings.grace + Double(clients.count) / 5_000)
         while onLoop({ state.doneCount }) < clients.count && LoopClock.monotonicNanos() < graceEnd {
-            progress?(RaceProgress(phase: .finishing, elapsed: settings.duration, total: settings.duration,
-                                   connected: clients.count, clients: clients.count,
-                                   events: onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: lastID) } }))
+            if let progress {
+                progress(RaceProgress(phase: .finishing, elapsed: settings.duration, total: settings.duration,
+                                      connected: clients.count, clients: clients.count,
+                                      events: onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: lastID) } }))
+            }
             usleep(10_000)
         }
         onLoop { for c in clients where !c.isDone { c.finishedForGood() } }
