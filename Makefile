@@ -37,5 +37,9 @@ bench: release
 lesson-%: release
 	$(RELEASE_BIN) lesson $*
 
+# Reruns every lesson and writes Lessons/results/ (Markdown, CSV, JSON, SVG) and the README tables.
+tables: release
+	$(RELEASE_BIN) lesson --tables
+
 clean:
 	rm -rf .build

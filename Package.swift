@@ -15,16 +15,20 @@ let package = Package(
         // Sans-I/O codecs: bytes in -> values out. No sockets, no clocks.
         .target(name: "WireCodec", exclude: ["README.md"]),
         // The event loop: Selector (epoll, poll), sockets, timers.
-        .target(name: "WireLoop", dependencies: ["CWireSystem"]),
+        .target(name: "WireLoop", dependencies: ["CWireSystem"], exclude: ["README.md"]),
         // The Feed, one handler per transport, stats, the classroom page.
-        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"]),
+        .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"],
+                resources: [.copy("Resources")]),
         // Clients per transport, accounting, reports.
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"], exclude: ["README.md"]),
+        // The teaching kit: `inspect`, lessons, the model.
+        .target(name: "WireLessons", dependencies: ["WireCodec", "WireLoop", "WireServer", "WireMeasure"]),
         // The command line.
-        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure"]),
+        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure", "WireLessons"]),
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
+        .testTarget(name: "WireLessonsTests", dependencies: ["WireLessons", "WireCodec"]),
         .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
         .testTarget(name: "WireMeasureTests", dependencies: ["WireMeasure", "WireServer", "WireCodec", "WireLoop"]),
     ]

@@ -53,9 +53,18 @@ public struct HTTPRequest {
     }
     /// The path part of the target, without the query. Not percent-decoded: "/a%20b" stays as is,
     /// so routing compares exactly what the client sent (RFC 9112 §3.2.1 origin-form).
+    /// For the absolute form (`GET http://host/poll HTTP/1.1`, what a client sends to a proxy),
+    /// the path after the authority: RFC 9112 §3.2.2 "a server MUST accept the absolute-form".
     public var path: String {
-        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
-        return String(target[..<q])
+        var t = Substring(target)
+        if t.first != "/", let colon = t.firstIndex(of: ":"), t[..<colon].allSatisfy({ $0.isLetter }),
+           t[colon...].hasPrefix("://") {
+            let afterAuthority = t[t.index(colon, offsetBy: 3)...]
+            t = afterAuthority.firstIndex(where: { $0 == "/" || $0 == "?" }).map { afterAuthority[$0...] } ?? "/"
+            if t.first == "?" { return "/" }
+        }
+        guard let q = t.firstIndex(of: "?") else { return String(t) }
+        return String(t[..<q])
     }
     /// Query items, percent-decoded, '+' as space; the first value wins for a repeated name.
     /// "a&b=" gives ["a": "", "b": ""]. Decoding rules: see HTTPQuery.swift.

@@ -16,6 +16,8 @@ public struct FloorResult: Equatable {
     public var messageBytes: Int
     /// Half of each round trip, in nanoseconds (a loopback round trip is a few µs).
     public var oneWayNanos: LatencyHistogram
+    /// The same in whole microseconds, the unit of race's latencies (LatencySummary(oneWay)).
+    public var oneWay: LatencyHistogram
 
     /// p50, p95, p99, max, mean in ms.
     public var summary: LatencySummary? {
@@ -63,7 +65,7 @@ public enum Floor {
         _ = poll(&p, 1, 5_000)
         Self.setBlocking(fd)
         var message = [UInt8](repeating: UInt8(ascii: "x"), count: messageBytes)
-        var histogram = LatencyHistogram()
+        var histogram = LatencyHistogram(), micros = LatencyHistogram()
         for i in 0..<total {
             let t0 = LoopClock.monotonicNanos()
             guard Self.writeAll(fd, message), Self.readExactly(fd, &message) else {
@@ -71,11 +73,14 @@ public enum Floor {
                 throw RaceError("floor: the echo connection broke")
             }
             let t1 = LoopClock.monotonicNanos()
-            if i >= total - roundTrips { histogram.record((t1 - t0) / 2) }
+            if i >= total - roundTrips {
+                histogram.record((t1 - t0) / 2)
+                micros.record((t1 - t0 + 1_000) / 2_000)     // rounded to the nearest µs
+            }
         }
         Socket.closeFD(fd)
         Socket.closeFD(listener)
-        return FloorResult(roundTrips: roundTrips, messageBytes: messageBytes, oneWayNanos: histogram)
+        return FloorResult(roundTrips: roundTrips, messageBytes: messageBytes, oneWayNanos: histogram, oneWay: micros)
     }
 
     private static func setBlocking(_ fd: Int32) {

@@ -7,7 +7,8 @@ import WireCodec
 extension Connection {
     /// Takes every complete request the parser has, while the connection is in plain HTTP.
     func processRequests() {
-        while phase == .http {
+        // After a response that ends the connection, later pipelined requests are not read.
+        while phase == .http && !closeWhenFlushed {
             let request: HTTPRequest?
             do {
                 request = try parser.nextRequest()
@@ -23,7 +24,7 @@ extension Connection {
             headDeadline = 0
             Router.route(request, on: self)
         }
-        guard phase == .http else { return }
+        guard phase == .http && !closeWhenFlushed else { return }
         // CONTRACT §3: a head must be complete 10 s after the first byte of a request.
         let now = LoopClock.monotonicNanos()
         if parser.hasPartialRequest {
@@ -53,8 +54,8 @@ extension Connection {
             countedTransports |= 1 << UInt8(t.rawValue)
             connectionTag.transport = t
         }
-        if let c = tag.client, !countedClients.contains(ObjectIdentifier(c)) {
-            countedClients.append(ObjectIdentifier(c))
+        if let c = tag.client, !countedClients.contains(where: { $0 === c }) {
+            countedClients.append(c)
             connectionTag.client = c
         }
         stats.addConnection(connectionTag)
@@ -68,7 +69,8 @@ extension Connection {
         let keepAlive = request.keepAlive && !forceClose
         var head = ResponseHead(status: status, worker: worker)
         if let ct = contentType { head.add("Content-Type", ct) }
-        head.add("Content-Length", String(body.count))
+        // RFC 9110 §8.6: no Content-Length in a 204.
+        if status != 204 { head.add("Content-Length", String(body.count)) }
         if status == 200 { head.addLine(ResponseHead.noStore) }
         if let origin = request.headers["Origin"], !origin.isEmpty {
             head.add("Access-Control-Allow-Origin", origin)
@@ -98,6 +100,7 @@ extension Connection {
 
     /// The parser gave up (400, 413, 431, 505...): answer and close; its state is unusable.
     func respondToBadRequest(_ error: HTTPError) {
+        tag = .none
         let body = JSON.errorBody(error.reason)
         var head = ResponseHead(status: error.status, worker: worker)
         head.add("Content-Type", "application/json")

@@ -16,7 +16,7 @@ final class Connection: FDHandler {
     enum Phase { case http, longPolling, sse, webSocket, draining, closed }
 
     let fd: Int32
-    unowned let worker: Worker
+    let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
     let isLoopback: Bool
     var phase = Phase.http
     /// Slots in the worker's registries (swap-remove bookkeeping).
@@ -34,7 +34,7 @@ final class Connection: FDHandler {
     var idleDeadline: Int64 = 0
     /// Which transports and clients this connection has already been counted for.
     var countedTransports: UInt8 = 0
-    var countedClients: [ObjectIdentifier] = []
+    var countedClients: [ClientCounters] = []
     /// Who the bytes of the current exchange belong to.
     var tag = CounterTag.none
 
@@ -197,10 +197,19 @@ final class Connection: FDHandler {
         guard phase != .closed else { return }
         leavePhase()
         phase = .closed
+        countClosed()
         worker.loop.remove(fd: fd)
         Socket.closeFD(fd)
         output.removeAll()
         worker.forget(self)
+    }
+
+    /// The connection is gone: it no longer counts as open for its transports and clients.
+    private func countClosed() {
+        for t in Transport.allCases where countedTransports & (1 << UInt8(t.rawValue)) != 0 {
+            stats.connectionClosed(CounterTag(transport: t, client: nil))
+        }
+        for c in countedClients { stats.connectionClosed(CounterTag(transport: nil, client: c)) }
     }
 
     /// Undo what the current phase registered (timers, subscriber lists).

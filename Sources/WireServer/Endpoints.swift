@@ -39,7 +39,7 @@ enum Endpoints {
     static func control(_ request: HTTPRequest, on c: Connection) {
         let server = c.worker.server
         let token = request.headers["Authorization"]?.trimmingSpacesString()
-        guard c.isLoopback || token == "Bearer \(server.controlToken)" else {
+        guard (c.isLoopback && server.config.trustLoopback) || token == "Bearer \(server.controlToken)" else {
             return c.respondError(to: request, status: 403, "control needs a loopback caller or Authorization: Bearer <token printed by serve>")
         }
         struct Control: Decodable { var rate: Double?; var size: Int? }

@@ -9,6 +9,9 @@ enum Router {
     static func route(_ request: HTTPRequest, on c: Connection) {
         let path = request.path
         let isGet = request.method == "GET" || request.method == "HEAD"
+        if request.method == "OPTIONS", let allow = allowedMethods(path) {
+            return preflight(request, c, allow: allow)
+        }
         switch path {
         case "/poll", "/longpoll", "/sse", "/ws", "/echo", "/":
             guard isGet else { return methodNotAllowed(request, c, allow: getMethods) }
@@ -20,13 +23,14 @@ enum Router {
                 return ClassroomPage.serve(request, on: c)
             }
             routeTransport(request, path: path, on: c)
-        case "/stats", "/time", "/healthz", "/classroom":
+        case "/stats", "/time", "/healthz", "/classroom", "/classroom/stats":
             guard isGet else { return methodNotAllowed(request, c, allow: getMethods) }
             c.countRequest(.none)
             switch path {
             case "/stats": Endpoints.stats(request, on: c)
             case "/time": c.respondJSON(to: request, "{\"ts\":\(LoopClock.wallMicros())}")
             case "/healthz": c.respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8), tag: .none)
+            case "/classroom/stats": c.respondJSON(to: request, c.worker.server.stats.openJSON())
             default: ClassroomPage.serveTeacherView(request, on: c)
             }
         case "/publish", "/control":
@@ -37,6 +41,29 @@ enum Router {
             c.countRequest(.none)
             c.respondError(to: request, status: 404, "no such path: \(path)")
         }
+    }
+
+    /// The methods a known path accepts (nil: no such path).
+    static func allowedMethods(_ path: String) -> String? {
+        switch path {
+        case "/poll", "/longpoll", "/sse", "/ws", "/echo", "/", "/stats", "/time", "/healthz", "/classroom", "/classroom/stats": return getMethods
+        case "/publish", "/control": return "POST"
+        default: return nil
+        }
+    }
+
+    /// OPTIONS, and the CORS preflight a browser sends before a cross-origin POST with JSON
+    /// (Fetch standard §3.2.2): say which methods and headers are fine.
+    private static func preflight(_ request: HTTPRequest, _ c: Connection, allow: String) {
+        c.countRequest(.none)
+        guard originAllowed(request, c) else {
+            return c.respondError(to: request, status: 403, "Origin not allowed")
+        }
+        var extra = "Allow: \(allow), OPTIONS\r\n"
+        if request.headers["Origin"] != nil {
+            extra += "Access-Control-Allow-Methods: \(allow)\r\nAccess-Control-Allow-Headers: Content-Type, Authorization, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n"
+        }
+        c.respond(to: request, status: 204, contentType: nil, body: [], tag: .none, extraHeaders: extra)
     }
 
     private static func methodNotAllowed(_ request: HTTPRequest, _ c: Connection, allow: String) {

@@ -58,7 +58,16 @@ public final class Server {
         Socket.raiseOpenFileLimit()
         signal(SIGPIPE, SIG_IGN)
         let reuse = workers.count > 1
-        let first = try Socket.listen(host: config.host, port: config.port, reusePort: reuse)
+        if reuse {
+            // SO_REUSEPORT would let us join *another* process's group on a busy port and share
+            // its connections. Claim the port alone first: a busy port fails here, with EADDRINUSE.
+            let probe = try Socket.listen(host: config.host, port: config.port, reusePort: false)
+            port = Socket.localPort(probe)
+            Socket.closeFD(probe)
+        } else {
+            port = config.port
+        }
+        let first = try Socket.listen(host: config.host, port: port, reusePort: reuse)
         port = Socket.localPort(first)
         var fds = [first]
         for _ in 1..<max(1, workers.count) {
@@ -89,8 +98,13 @@ public final class Server {
         for w in workers { w.loop.stop() }
     }
 
+    /// Drops every SSE stream, as a flaky network would (lesson 3 shows the resume).
+    public func dropSSEStreams() {
+        for w in workers { w.loop.execute { w.dropSSEStreams() } }
+    }
+
     /// Applies POST /control: new rate and/or size.
-    func control(rate: Double?, size: Int?) {
+    public func control(rate: Double?, size: Int?) {
         feed.setGenerator(rate: rate, size: size)
         if rate != nil, let gen = generator {
             workers[0].loop.execute { gen.restart() }

@@ -21,6 +21,9 @@ public struct ServerConfig {
     public var selector = SelectorKind.platformDefault
     /// Token for POST /control from non-loopback callers; random per start when nil.
     public var controlToken: String? = nil
+    /// POST /control trusts loopback callers (CONTRACT §2). Tests turn this off to play a
+    /// remote caller without leaving 127.0.0.1.
+    public var trustLoopback = true
 
     // Limits of CONTRACT §3.
     public var maxHeadBytes = 16 * 1024

@@ -23,12 +23,16 @@ public struct Counters: Equatable {
     public var bytesIn = 0
     public var bytesOut = 0
     public var eventsSent = 0
+    /// Connections open now (not in the CONTRACT §2 object; the teacher view reads it from
+    /// GET /classroom/stats).
+    public var open = 0
     public init() {}
 
     static func + (a: Counters, b: Counters) -> Counters {
         var c = a
         c.connections += b.connections; c.requests += b.requests
         c.bytesIn += b.bytesIn; c.bytesOut += b.bytesOut; c.eventsSent += b.eventsSent
+        c.open += b.open
         return c
     }
 
@@ -74,11 +78,12 @@ public final class StatsShard {
         lock.unlock()
     }
 
-    func addBytesIn(_ n: Int, _ tag: CounterTag) { update(tag) { $0.bytesIn += n } }
-    func addBytesOut(_ n: Int, _ tag: CounterTag) { update(tag) { $0.bytesOut += n } }
+    func addBytesIn(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesIn += n } } }
+    func addBytesOut(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesOut += n } } }
     func addRequest(_ tag: CounterTag) { update(tag) { $0.requests += 1 } }
-    func addConnection(_ tag: CounterTag) { update(tag) { $0.connections += 1 } }
-    func addEvents(_ n: Int, _ tag: CounterTag) { update(tag) { $0.eventsSent += n } }
+    func addConnection(_ tag: CounterTag) { update(tag) { $0.connections += 1; $0.open += 1 } }
+    func connectionClosed(_ tag: CounterTag) { update(tag) { $0.open -= 1 } }
+    func addEvents(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.eventsSent += n } } }
 
     func snapshot() -> (transports: [Counters], clients: [String: Counters]) {
         lock.withLock { (transports, clients.mapValues { $0.counters }) }
@@ -115,6 +120,16 @@ public final class Stats {
         out += t.clients.keys.sorted().map { "\(JSON.string($0)):\(t.clients[$0]!.json)" }.joined(separator: ",")
         out += "}}"
         return out
+    }
+
+    /// GET /classroom/stats: open connections per transport and per client, for the teacher view.
+    public func openJSON() -> String {
+        let t = totals()
+        var out = "{\"transports\":{"
+        out += Transport.allCases.map { "\"\($0.name)\":{\"open\":\(t.transports[$0.rawValue].open)}" }.joined(separator: ",")
+        out += "},\"clients\":{"
+        out += t.clients.keys.sorted().map { "\(JSON.string($0)):{\"open\":\(t.clients[$0]!.open)}" }.joined(separator: ",")
+        return out + "}}"
     }
 
     public func clientJSON(_ name: String) -> String {

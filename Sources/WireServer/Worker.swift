@@ -5,9 +5,12 @@ import WireCodec
 
 public final class Worker {
     public let index: Int
-    unowned let server: Server
+    let server: Server
     public let loop: EventLoop
     let stats: StatsShard
+    /// Copies of the server's, stored here so the hot path reads them without a detour.
+    let config: ServerConfig
+    let feed: Feed
     private var listener: Listener?
 
     /// Every open connection, for the housekeeping sweep (timeouts, heartbeats).
@@ -27,10 +30,10 @@ public final class Worker {
         self.server = server
         self.loop = loop
         self.stats = stats
+        self.config = server.config
+        self.feed = server.feed
     }
 
-    var config: ServerConfig { server.config }
-    var feed: Feed { server.feed }
 
     func startListening(fd: Int32) {
         let l = Listener(fd: fd, worker: self)
@@ -75,9 +78,16 @@ public final class Worker {
                 guard let key = c.longPollKey else { continue }
                 let body = bodies[key] ?? c.makeLongPollBody()
                 bodies[key] = body
-                if body.eventCount > 0 { c.answerLongPoll(body) }
+                // limit=0 asks only to hear *that* something happened: answer it too.
+                if body.eventCount > 0 || c.longPoll?.limit == 0 { c.answerLongPoll(body) }
             }
         }
+    }
+
+    /// Closes every SSE stream on this loop (a lesson's "the network dropped" moment; the
+    /// clients reconnect with Last-Event-ID).
+    func dropSSEStreams() {
+        for c in sseSubscribers.members { c.close() }
     }
 
     // MARK: housekeeping: timeouts and heartbeats
@@ -131,7 +141,7 @@ public final class Worker {
 /// The listening socket: accepts until EAGAIN on every readable event.
 final class Listener: FDHandler {
     let fd: Int32
-    unowned let worker: Worker
+    let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
     init(fd: Int32, worker: Worker) { self.fd = fd; self.worker = worker }
     func handleReadable() {
         while let (cfd, loopback) = Socket.accept(fd) {

@@ -35,6 +35,10 @@ var status: Int32
 switch arguments.first {
 case "serve":
     status = ServeCommand.run(Array(arguments.dropFirst()))
+case "lesson":
+    status = LessonCommand.run(Array(arguments.dropFirst()))
+case "inspect":
+    status = InspectCommand.run(Array(arguments.dropFirst()))
 case "race":
     status = RaceCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help", nil:

@@ -332,3 +332,17 @@ final class HTTPRequestParserTests: XCTestCase {
         return try XCTUnwrap(parser.nextRequest())
     }
 }
+
+final class HTTPRequestTargetFormTests: XCTestCase {
+    /// RFC 9112 §3.2.2: "a server MUST accept the absolute-form in requests".
+    func testAbsoluteFormTargetYieldsTheOriginPath() {
+        func path(_ target: String) -> String {
+            HTTPRequest(method: "GET", target: target, version: .http1_1, headers: HTTPHeaders()).path
+        }
+        XCTAssertEqual(path("http://127.0.0.1:8080/poll?since=1"), "/poll")
+        XCTAssertEqual(path("http://example.com"), "/")
+        XCTAssertEqual(path("http://example.com?x=1"), "/")
+        XCTAssertEqual(path("/poll?since=1"), "/poll")
+        XCTAssertEqual(HTTPRequest(method: "GET", target: "http://h/poll?since=4", version: .http1_1, headers: HTTPHeaders()).query["since"], "4")
+    }
+}

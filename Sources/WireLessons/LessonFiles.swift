@@ -1,0 +1,76 @@
+// Where the lessons live on disk, and how a lesson's scenario.json becomes race settings.
+// A scenario holds `wirelab race` settings (CONTRACT §4 names) plus, under "lesson", what only
+// the lesson runner uses: a sweep over one setting, or the talk-back exchange of lesson 6.
+import Foundation
+import WireMeasure
+
+public struct LessonScenario {
+    public var base: RaceSettings
+    /// Setting name ("rate", "clients", "size") and its values, when the lesson sweeps one.
+    public var sweep: (name: String, values: [Double])?
+    public var talkBackMessages = 50
+    public var talkBackSize = 64
+
+    /// The runs: the base settings, or one per sweep value, with a label for each.
+    public func runs() -> [(label: String, settings: RaceSettings)] {
+        guard let sweep = sweep else { return [("", base)] }
+        return sweep.values.map { v in
+            var s = base
+            switch sweep.name {
+            case "rate":
+                s.rate = v
+                // Slow rates need longer runs to see a handful of events.
+                s.duration = max(base.duration, (5 / max(v, 0.01)).rounded(.up))
+                return ("\(JSONNumber.text(v)) events/s", s)
+            case "clients":
+                s.clients = Int(v)
+                return ("\(Int(v)) client\(v == 1 ? "" : "s") per transport", s)
+            default:
+                s.size = Int(v)
+                return ("\(Int(v)) B of data", s)
+            }
+        }
+    }
+}
+
+public enum LessonFiles {
+    /// Lessons/ next to the working directory, or next to the source tree the binary was built in.
+    public static func directory() -> String? {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["WIRELAB_LESSONS"] { candidates.append(env) }
+        candidates.append(fm.currentDirectoryPath + "/Lessons")
+        // .build/<triple>/release/wirelab → the package folder is three or four levels up.
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            dir.deleteLastPathComponent()
+            candidates.append(dir.path + "/Lessons")
+        }
+        return candidates.first { fm.fileExists(atPath: $0 + "/01-short-polling/scenario.json") }
+    }
+
+    public static func scenario(for lesson: Lesson) throws -> LessonScenario {
+        guard let dir = directory() else {
+            throw LessonError("cannot find the Lessons/ folder: run from the WireLab folder or set WIRELAB_LESSONS")
+        }
+        let path = dir + "/" + lesson.folder + "/scenario.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw LessonError("cannot read \(path)")
+        }
+        object.removeValue(forKey: "title")
+        let extras = object.removeValue(forKey: "lesson") as? [String: Any] ?? [:]
+        let raceJSON = try JSONSerialization.data(withJSONObject: object)
+        var scenario = LessonScenario(base: try RaceSettings(scenario: raceJSON))
+        scenario.base.format = .table
+        if let sweep = extras["sweep"] as? [String: Any], let (name, values) = sweep.first,
+           let numbers = values as? [Double] {
+            scenario.sweep = (name, numbers)
+        }
+        if let talk = extras["talk_back"] as? [String: Any] {
+            scenario.talkBackMessages = talk["messages"] as? Int ?? 50
+            scenario.talkBackSize = talk["size"] as? Int ?? 64
+        }
+        return scenario
+    }
+}

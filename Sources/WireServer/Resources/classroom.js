@@ -1,0 +1,335 @@
+// WireLab classroom page, part 3 of 4: the same event stream reaches this browser four ways at once.
+//
+// The page's scripts, in reading order:
+//   panel.js     what a panel shows (numbers, latency chart, chat), no networking;
+//   wire.js      one exchange as it looks on the wire, rebuilt where the browser hides it;
+//   classroom.js (this file) one section per transport, each on the browser's own API in its
+//                simplest form: fetch() on a timer, fetch() in a loop, EventSource, WebSocket;
+//                then the server's byte counts;
+//   controls.js  rate, size, pause, large type, talking back, and the start.
+'use strict';
+
+// ==== 1. Who we are ==========================================================================
+// Every request a panel makes carries `client=page-<transport>-<id>`, so the server keeps separate
+// counters per panel and per browser: /stats?client=page-ws-k3x9 is this page's WebSocket alone.
+const PAGE_ID = randomId(4);
+
+function randomId(length) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  return Array.from(bytes, b => alphabet[b % alphabet.length]).join('');
+}
+
+function clientName(transport) {
+  return 'page-' + transport + '-' + PAGE_ID;
+}
+
+// ---- Shared plumbing for the transport sections --------------------------------------------
+
+/** Waits `ms`, or less if the transport is stopped meanwhile. */
+function nap(transport, ms) {
+  return new Promise(resolve => {
+    const timer = setTimeout(done, ms);
+    function done() { clearTimeout(timer); transport.wake = null; resolve(); }
+    transport.wake = done;
+  });
+}
+
+/** After a failure: count down "reconnecting in N s" with exponential backoff. */
+async function waitToRetry(transport, error) {
+  const until = performance.now() + transport.backoff.next();
+  console.info('[' + transport.panel.transport + '] retrying after:', String(error));
+  while (transport.running) {
+    const left = until - performance.now();
+    if (left <= 0) break;
+    transport.panel.setState('reconnecting in ' + Math.ceil(left / 1000) + ' s', 'down');
+    await nap(transport, Math.min(left, 250));
+  }
+}
+
+/** fetch() rejects with a TypeError when it never got an answer (server down, refused). */
+const isNetworkError = error => error instanceof TypeError;
+
+// ==== 2. Short polling: ask, wait, ask again =================================================
+// The simplest thing that works: every interval, ask "anything after event N?". The answer
+// comes at once, often empty. Cost: a whole request and response per question.
+class ShortPolling {
+  constructor(panel) {
+    this.panel = panel;
+    this.since = null;         // the `next` of the last answer: where to resume
+    this.backoff = new Backoff();
+    this.running = false;
+  }
+
+  start() {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop() {
+    this.running = false;
+    if (this.wake) this.wake();
+    await this.loop;           // a poll in flight finishes: it is quick
+    this.panel.setState('paused');
+  }
+
+  async run() {
+    while (this.running) {
+      try {
+        await this.pollOnce();
+        this.backoff.reset();
+        this.panel.setState('live · asks every ' + pollIntervalSeconds() + ' s', 'live');
+        await nap(this, pollIntervalSeconds() * 1000);
+      } catch (error) {
+        await waitToRetry(this, error);
+      }
+    }
+  }
+
+  async pollOnce() {
+    let url = '/poll?client=' + this.panel.name;
+    if (this.since !== null) url += '&since=' + this.since;
+    this.panel.countRequest();
+    let response;
+    try {
+      response = await fetch(url, { cache: 'no-store' });
+    } catch (error) {
+      if (isNetworkError(error)) this.panel.uncountRequest();
+      throw error;
+    }
+    const text = await response.text();
+    if (!response.ok) throw new Error('HTTP ' + response.status + ' ' + text);
+    const body = JSON.parse(text);           // {"events":[...],"next":M,"missed":K}
+    body.events.forEach(event => this.panel.receive(event));
+    this.since = body.next;
+    this.panel.showWire(httpExchangeHTML('GET', url, response, text));
+  }
+}
+
+function pollIntervalSeconds() {
+  const value = Number(document.getElementById('poll-interval').value);
+  return value >= 0.1 ? value : 1;
+}
+
+// ==== 3. Long polling: ask, and the server answers when there is news ========================
+// The same question as short polling, but the server holds it until an event exists (or
+// `timeout` seconds pass). We ask again at once, so at most one request waits at a time.
+class LongPolling {
+  constructor(panel) {
+    this.panel = panel;
+    this.since = null;
+    this.backoff = new Backoff();
+    this.running = false;
+  }
+
+  start() {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop() {
+    this.running = false;
+    if (this.controller) this.controller.abort();   // the server may hold it for 25 s
+    if (this.wake) this.wake();
+    await this.loop;
+    this.panel.setState('paused');
+  }
+
+  async run() {
+    while (this.running) {
+      try {
+        this.panel.setState('live · request waiting', 'live');
+        await this.askOnce();
+        this.backoff.reset();
+      } catch (error) {
+        if (!this.running) break;            // aborted by pause
+        await waitToRetry(this, error);
+      }
+    }
+  }
+
+  async askOnce() {
+    let url = '/longpoll?timeout=25&client=' + this.panel.name;
+    if (this.since !== null) url += '&since=' + this.since;
+    this.controller = new AbortController();
+    this.panel.countRequest();
+    let response;
+    try {
+      response = await fetch(url, { cache: 'no-store', signal: this.controller.signal });
+    } catch (error) {
+      if (isNetworkError(error)) this.panel.uncountRequest();
+      throw error;
+    }
+    const text = await response.text();
+    if (!response.ok) throw new Error('HTTP ' + response.status + ' ' + text);
+    const body = JSON.parse(text);
+    body.events.forEach(event => this.panel.receive(event));
+    this.since = body.next;
+    this.panel.showWire(httpExchangeHTML('GET', url, response, text));
+  }
+}
+
+// ==== 4. Server-Sent Events: one response that never ends ===================================
+// EventSource opens one GET and the server keeps writing events into its body. The server
+// names each event (`event: tick` / `event: chat`), so we listen for those names: a plain
+// onmessage would only see events without a name.
+class ServerSentEvents {
+  constructor(panel) {
+    this.panel = panel;
+    this.lastId = null;        // resume point after a pause or a lost connection
+    this.backoff = new Backoff();
+    this.running = false;
+  }
+
+  start() {
+    this.running = true;
+    this.connect();
+  }
+
+  async stop() {
+    this.running = false;
+    if (this.wake) this.wake();
+    if (this.source) this.source.close();
+    this.panel.setState('paused');
+  }
+
+  connect() {
+    let url = '/sse?client=' + this.panel.name;
+    if (this.lastId !== null) url += '&since=' + this.lastId;
+    const source = new EventSource(url);
+    this.source = source;
+    this.url = url;
+    let opened = false;
+    this.panel.countRequest();
+    this.panel.setState('connecting', 'wait');
+
+    source.onopen = () => {
+      opened = true;
+      this.backoff.reset();
+      this.panel.setState('live · one response streaming', 'live');
+    };
+    source.addEventListener('tick', message => this.onMessage(message));
+    source.addEventListener('chat', message => this.onMessage(message));
+    // EventSource would retry by itself, but we want the backoff and the countdown shown.
+    source.onerror = () => {
+      source.close();
+      if (!opened) this.panel.uncountRequest();
+      if (this.running) this.retry();
+    };
+  }
+
+  onMessage(message) {
+    const event = JSON.parse(message.data);
+    this.lastId = event.id;
+    this.panel.receive(event);
+    this.panel.showWire(sseEventHTML(this.url, message));
+  }
+
+  async retry() {
+    await waitToRetry(this, 'stream closed');
+    if (this.running) this.connect();
+  }
+}
+
+// ==== 5. WebSocket: one connection, messages both ways ======================================
+// After an HTTP upgrade handshake the connection carries frames in both directions: the
+// server sends one text message per event, and we can send commands back on the same socket.
+class WebSocketTransport {
+  constructor(panel) {
+    this.panel = panel;
+    this.lastId = null;
+    this.backoff = new Backoff();
+    this.running = false;
+  }
+
+  start() {
+    this.running = true;
+    this.connect();
+  }
+
+  /** Closes with 1000 and waits for the server's close frame (at most 2 s). */
+  async stop() {
+    this.running = false;
+    if (this.wake) this.wake();
+    const socket = this.socket;
+    if (socket && socket.readyState <= WebSocket.OPEN) {
+      const closed = new Promise(resolve => socket.addEventListener('close', resolve));
+      socket.close(1000, 'paused');
+      await Promise.race([closed, sleep(2000)]);
+    }
+    this.panel.setState('paused');
+  }
+
+  connect() {
+    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    let path = '/ws?client=' + this.panel.name;
+    if (this.lastId !== null) path += '&since=' + this.lastId;
+    const socket = new WebSocket(scheme + location.host + path);
+    this.socket = socket;
+    this.path = path;
+    let opened = false;
+    this.panel.countRequest();
+    this.panel.setState('connecting', 'wait');
+
+    socket.onopen = () => {
+      opened = true;
+      this.backoff.reset();
+      this.panel.setState('live · messages both ways', 'live');
+    };
+    socket.onmessage = message => this.onMessage(message.data);
+    socket.onclose = () => {
+      if (!opened) this.panel.uncountRequest();
+      if (this.running) this.retry();
+    };
+  }
+
+  onMessage(text) {
+    const message = JSON.parse(text);
+    if (message.type === 'error') {           // our command was not understood
+      setStatus('WebSocket: ' + message.error, 'bad');
+      return;
+    }
+    this.lastId = message.id;
+    this.panel.receive(message);
+    this.panel.showWire(webSocketFrameHTML(this.path, text));
+  }
+
+  async retry() {
+    await waitToRetry(this, 'connection closed');
+    if (this.running) this.connect();
+  }
+
+  /** Talking back: a command message on the same connection (CONTRACT §2). */
+  publish(text) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) throw new Error('the WebSocket is not open');
+    const command = JSON.stringify({ type: 'publish', data: text });
+    this.socket.send(command);
+    const length = utf8Length(command);
+    const header = webSocketHeader(length, true);
+    this.panel.showWire([
+      note('just sent, browser → server (rebuilt; clients must mask):'),
+      hex(hexBytes(header)) + ' ' + note('+ 4-byte masking key the browser picks + ' + length + ' masked bytes'),
+      escapeHTML('81: FIN=1 opcode=1 (text); ' + hexBytes(header.slice(1, 2)) + ': MASK=1, ' + lengthField(length)),
+      escapeHTML(command),
+    ].join('\n'));
+  }
+}
+
+// ==== 6. The server's own counts ============================================================
+// Browsers cannot count bytes on the wire, so we ask the server, which counts them at its
+// sockets for each client name. The /stats request itself carries no client= tag, so asking
+// does not change the numbers we ask about.
+let statsSeq = 0;
+
+async function refreshStats() {
+  const seq = ++statsSeq;
+  document.getElementById('measured').textContent = generatorMeter.describe();
+  await Promise.all(panels.map(async panel => {
+    try {
+      const counters = await getJSON('/stats?client=' + panel.name);
+      panel.showStats(counters, seq);
+    } catch (error) {
+      // Server away: the panels already say "reconnecting".
+    }
+  }));
+}

@@ -1,0 +1,89 @@
+// `wirelab inspect poll|longpoll|sse|ws [--url URL]` (CONTRACT §4): the bytes of one exchange.
+import WireLessons
+import WireServer
+
+enum InspectCommand {
+    static let command = Command(
+        name: "inspect",
+        summary: "wirelab inspect — show the bytes one exchange puts on the wire, annotated.",
+        usage: "wirelab inspect poll|longpoll|sse|ws [--url URL]",
+        options: [
+            Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil,
+                   help: "a running WireLab server, e.g. http://127.0.0.1:8080 (default: start one here)"),
+        ],
+        positionals: ["TRANSPORT"],
+        discussion: """
+        For HTTP transports: the request line and each header with its byte count, the status line
+        and headers, the body. For SSE: the chunk framing and each field of an event block. For
+        WebSocket: the handshake with the Sec-WebSocket-Accept computation, then frames as hex with
+        FIN, RSV, opcode, MASK, payload length (and which length form), masking key and payload.
+
+        Example:
+          wirelab inspect ws
+          wirelab inspect sse --url http://127.0.0.1:8080
+        """)
+
+    static func run(_ args: [String]) -> Int32 {
+        let parsed: ParsedArguments
+        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
+            return usageError(e.message)
+        } catch { return 2 }
+        if parsed.helpRequested { print(command.helpText); return 0 }
+        let names = InspectTransport.allCases.map { $0.rawValue }.joined(separator: ", ")
+        guard parsed.positionals.count == 1, let transport = InspectTransport(rawValue: parsed.positionals[0]) else {
+            return usageError("wirelab inspect: TRANSPORT must be one of \(names)")
+        }
+        var host = "127.0.0.1", port = 0
+        var server: Server?
+        if let url = parsed.string("url") {
+            guard let target = ServerURL(url) else {
+                return usageError("wirelab inspect: --url must be http://HOST:PORT (got '\(url)')")
+            }
+            host = target.host; port = target.port
+        } else {
+            var config = ServerConfig()
+            config.port = 0
+            config.rate = 2
+            config.size = 16
+            let s = Server(config: config)
+            do { try s.start() } catch {
+                FileOutput.stderr("wirelab inspect: cannot start a server: \(error)")
+                return 1
+            }
+            server = s
+            port = s.port
+            s.feed.publish(topic: .tick, data: Feed.tickData(size: 16))
+        }
+        defer { server?.shutdown(grace: 0.2) }
+        do {
+            for line in try InspectSession.run(transport, host: host, port: port) { print(line) }
+            return 0
+        } catch {
+            FileOutput.stderr("wirelab inspect: \(error)")
+            return 1
+        }
+    }
+}
+
+/// http://HOST:PORT[/...] → host and port (IPv6 in brackets).
+struct ServerURL {
+    var host: String
+    var port: Int
+    init?(_ text: String) {
+        var rest = Substring(text)
+        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) } else if rest.hasPrefix("ws://") { rest = rest.dropFirst(5) } else { return nil }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            let after = rest[rest.index(after: close)...]
+            port = after.hasPrefix(":") ? Int(after.dropFirst()) ?? -1 : 80
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = String(rest[..<colon])
+            port = Int(rest[rest.index(after: colon)...]) ?? -1
+        } else {
+            host = String(rest); port = 80
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+    }
+}

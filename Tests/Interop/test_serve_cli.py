@@ -1,0 +1,180 @@
+"""`wirelab serve` as a process (CONTRACT §4): its stdout lines, signals, usage errors, --help."""
+import asyncio
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+try:
+    from websockets.asyncio.client import connect as _connect
+    from websockets.exceptions import ConnectionClosed
+except ImportError:
+    _connect = None
+
+from wirelab_server import WirelabServer, wirelab_bin, LISTEN_RE, TOKEN_RE
+from wire_raw import RawWS
+
+
+def run_serve(*args, timeout=10):
+    return subprocess.run([wirelab_bin(), "serve", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout)
+
+
+class TestServeOutput(unittest.TestCase):
+    def test_two_lines_flushed_at_once(self):
+        t0 = time.monotonic()
+        srv = WirelabServer("--rate", "0").start(timeout=3)   # reading from a pipe: only a flush gets it here
+        try:
+            self.assertLess(time.monotonic() - t0, 3)
+            self.assertRegex(srv.first_line, r"^wirelab listening on http://127\.0\.0\.1:\d+$")
+            self.assertTrue(1 <= srv.port <= 65535)
+            self.assertRegex(srv.second_line, r"^control token: \S+$")
+            self.assertGreaterEqual(len(srv.token), 16, "a control token should be hard to guess")
+            self.assertTrue(srv.healthy())
+            other = WirelabServer("--rate", "0").start()
+            try:
+                self.assertNotEqual(other.port, srv.port)
+                self.assertNotEqual(other.token, srv.token, "the token must be random per start")
+            finally:
+                self.assertEqual(other.stop(), 0)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertEqual(srv.stdout.buf.strip(), b"", "serve printed more on stdout")
+
+    def test_help_mentions_every_flag(self):
+        p = subprocess.run([wirelab_bin(), "serve", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = p.stdout.decode()
+        for flag in ["--host", "--port", "--rate", "--size", "--history", "--heartbeat", "--max-message",
+                     "--allow-origin"]:
+            self.assertIn(flag, text)
+        p = subprocess.run([wirelab_bin(), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("serve", p.stdout.decode())
+
+
+class TestUsageErrors(unittest.TestCase):
+    def test_bad_flags_exit_2_one_line(self):
+        cases = [(["--port", "abc"], "--port"), (["--port", "70000"], "--port"), (["--port", "-1"], "--port"),
+                 (["--rate", "-1"], "--rate"), (["--rate", "abc"], "--rate"), (["--rate", "nan"], "--rate"),
+                 (["--bogus"], "--bogus"), (["--size", "1.5"], "--size"), (["--history", "0"], "--history"),
+                 (["--heartbeat", "0"], "--heartbeat"), (["--heartbeat", "x"], "--heartbeat"),
+                 (["--max-message", "0"], "--max-message"), (["--port"], "--port"), (["--port="], "--port")]
+        for args, flag in cases:
+            with self.subTest(args=args):
+                p = run_serve(*args)
+                err = p.stderr.decode()
+                self.assertEqual(p.returncode, 2, f"{args}: exit {p.returncode}, stderr {err!r}, stdout {p.stdout[:200]!r}")
+                self.assertEqual(p.stdout, b"", f"{args}: printed on stdout")
+                lines = err.rstrip("\n").split("\n")
+                self.assertEqual(len(lines), 1, f"{args}: stderr is not one line: {err!r}")
+                self.assertIn(flag, lines[0], f"{args}: the line does not name {flag}: {err!r}")
+                if flag != "--bogus":
+                    self.assertRegex(lines[0], r"integer|number", f"{args}: the line does not say what is accepted")
+
+    def test_port_in_use_exit_1(self):
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen(1)
+            port = blocker.getsockname()[1]
+            p = run_serve("--port", str(port), "--rate", "0", timeout=10)
+            self.assertEqual(p.returncode, 1, f"stdout {p.stdout!r} stderr {p.stderr!r}")
+            self.assertTrue(p.stderr.strip(), "no message on stderr")
+        finally:
+            blocker.close()
+
+    def test_port_in_use_by_another_wirelab_exit_1(self):
+        with WirelabServer("--rate", "0") as first:
+            proc = subprocess.Popen([wirelab_bin(), "serve", "--port", str(first.port), "--rate", "0"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                out, err = proc.communicate(timeout=3)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    out, err = proc.communicate(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, err = proc.communicate()
+                self.fail(f"a second wirelab serve on port {first.port} (in use by another wirelab) started "
+                          f"instead of exiting 1; stdout {out!r}")
+            self.assertEqual(proc.returncode, 1, f"stdout {out!r} stderr {err!r}")
+
+
+class TestSignals(unittest.TestCase):
+    def setUp(self):
+        if _connect is None:
+            self.fail("Python package 'websockets' is not installed (make test installs it)")
+
+    def shutdown_with_ws(self, sig):
+        srv = WirelabServer("--rate", "10").start()
+        try:
+            async def go():
+                async with _connect(f"{srv.ws_base}/ws", proxy=None) as ws, \
+                        _connect(f"{srv.ws_base}/echo", proxy=None) as echo:
+                    await asyncio.wait_for(ws.recv(), 3)
+                    await echo.send("x")
+                    await asyncio.wait_for(echo.recv(), 3)
+                    srv.send_signal(sig)
+                    codes = []
+                    for c in (ws, echo):
+                        try:
+                            for _ in range(100):
+                                await asyncio.wait_for(c.recv(), 5)
+                        except ConnectionClosed as e:
+                            codes.append(e.rcvd.code if e.rcvd else None)
+                    return codes
+            codes = asyncio.run(asyncio.wait_for(go(), 15))
+            self.assertEqual(codes, [1001, 1001], "WebSockets must be closed with 1001 on shutdown")
+            rc = srv.wait(5)
+            self.assertEqual(rc, 0, f"exit {rc}; stderr {srv.stderr_text()[-1000:]}")
+        finally:
+            srv.kill()
+
+    def test_sigterm_closes_ws_1001_exit_0(self):
+        self.shutdown_with_ws(signal.SIGTERM)
+
+    def test_sigint_closes_ws_1001_exit_0(self):
+        self.shutdown_with_ws(signal.SIGINT)
+
+    def test_sigterm_ends_sse_cleanly(self):
+        curl = shutil.which("curl")
+        self.assertIsNotNone(curl, "curl is not installed (make test installs it)")
+        srv = WirelabServer("--rate", "10").start()
+        try:
+            p = subprocess.Popen([curl, "-sS", "--noproxy", "*", "-N", "--max-time", "10", f"{srv.base}/sse"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(0.6)
+            srv.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=10)
+            self.assertEqual(p.returncode, 0, f"curl exit {p.returncode} ({err!r}): the stream did not end with "
+                                              f"its terminating chunk")
+            self.assertIn(b"event: tick", out)
+            self.assertTrue(out.endswith(b"\n\n"), out[-100:])
+            self.assertEqual(srv.wait(5), 0)
+        finally:
+            srv.kill()
+
+    def test_sigterm_with_raw_ws_and_idle_connections(self):
+        srv = WirelabServer("--rate", "0").start()
+        try:
+            c = RawWS(srv.port, "/ws")
+            idle = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            t0 = time.monotonic()
+            srv.send_signal(signal.SIGTERM)
+            code, _, _ = c.read_until_close(5)
+            self.assertEqual(code, 1001)
+            self.assertEqual(srv.wait(5), 0)
+            self.assertLess(time.monotonic() - t0, 5)
+            idle.close()
+            c.close()
+        finally:
+            srv.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()

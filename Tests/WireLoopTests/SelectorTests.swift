@@ -1,0 +1,93 @@
+import XCTest
+import Glibc
+@testable import WireLoop
+
+/// Both backends must behave the same: the server runs on either (epoll on Linux, poll on macOS).
+final class SelectorTests: XCTestCase {
+    private func socketPair() -> (Int32, Int32) {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        Socket.setNonBlocking(fds[0]); Socket.setNonBlocking(fds[1])
+        return (fds[0], fds[1])
+    }
+
+    private func check(_ kind: SelectorKind) {
+        let selector = makeSelector(kind)
+        defer { selector.close() }
+        let (a, b) = socketPair()
+        defer { Socket.closeFD(a); Socket.closeFD(b) }
+        selector.register(fd: a, interest: .read)
+
+        var events: [SelectorEvent] = []
+        selector.wait(timeoutMs: 0, into: &events)
+        XCTAssertTrue(events.isEmpty, "\(kind): nothing is ready yet")
+
+        var byte: UInt8 = 7
+        XCTAssertEqual(write(b, &byte, 1), 1)
+        events.removeAll()
+        selector.wait(timeoutMs: 1000, into: &events)
+        XCTAssertEqual(events.count, 1, "\(kind)")
+        XCTAssertEqual(events.first?.fd, a)
+        XCTAssertEqual(events.first?.readable, true)
+
+        // Asking for writability reports it (an empty socket buffer is writable).
+        selector.reregister(fd: a, interest: [.read, .write])
+        events.removeAll()
+        selector.wait(timeoutMs: 1000, into: &events)
+        XCTAssertEqual(events.first?.writable, true, "\(kind)")
+
+        // After deregistering, the fd is never reported again.
+        selector.deregister(fd: a)
+        events.removeAll()
+        selector.wait(timeoutMs: 0, into: &events)
+        XCTAssertTrue(events.isEmpty, "\(kind)")
+
+        // The peer closing shows up as readable (read() then returns 0).
+        selector.register(fd: a, interest: .read)
+        var drain = [UInt8](repeating: 0, count: 8)
+        _ = read(a, &drain, 8)
+        Socket.closeFD(b)
+        events.removeAll()
+        selector.wait(timeoutMs: 1000, into: &events)
+        XCTAssertTrue(events.first?.readable == true || events.first?.hangup == true, "\(kind)")
+    }
+
+    func testEpollReportsReadableWritableAndClosed() { check(.epoll) }
+    func testPollReportsReadableWritableAndClosed() { check(.poll) }
+
+    private func checkWakeUp(_ kind: SelectorKind) {
+        let selector = makeSelector(kind)
+        defer { selector.close() }
+        let start = LoopClock.monotonicNanos()
+        Thread.detachNewThread { usleep(50_000); selector.wakeUp() }
+        var events: [SelectorEvent] = []
+        selector.wait(timeoutMs: 10_000, into: &events)
+        XCTAssertTrue(events.isEmpty)
+        XCTAssertLessThan(LoopClock.monotonicNanos() - start, 5_000_000_000, "\(kind): wakeUp ends the wait")
+    }
+
+    func testEpollWakeUpEndsAWait() { checkWakeUp(.epoll) }
+    func testPollWakeUpEndsAWait() { checkWakeUp(.poll) }
+}
+
+final class EventLoopTests: XCTestCase {
+    func testExecuteFromAnotherThreadAndTimersRunOnTheLoopThread() {
+        for kind in [SelectorKind.epoll, .poll] {
+            let loop = EventLoop(selector: kind)
+            let done = expectation(description: "ran \(kind)")
+            var order: [String] = []
+            loop.start(name: "test-loop")
+            loop.execute {
+                XCTAssertTrue(loop.isOnLoopThread)
+                loop.schedule(afterNanos: 20_000_000) { order.append("late") }
+                loop.schedule(afterNanos: 1_000_000) { order.append("early") }
+                loop.schedule(afterNanos: 40_000_000) {
+                    XCTAssertEqual(order, ["early", "late"])
+                    done.fulfill()
+                }
+            }
+            wait(for: [done], timeout: 5)
+            loop.stop()
+        }
+    }
+}

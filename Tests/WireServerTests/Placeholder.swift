@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderWireServerTests: XCTestCase { func testNothing() {} }
