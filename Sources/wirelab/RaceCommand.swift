@@ -57,7 +57,8 @@ enum RaceCommand {
         estimated NTP-style from 8 GET /time requests and subtracted.
 
         Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
-        clients, poll_interval, format.
+        clients, poll_interval, format (a lesson's "title" and "lesson" keys are ignored; any
+        other key is a usage error).
 
         Examples:
           wirelab race
