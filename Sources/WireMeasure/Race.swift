@@ -53,7 +53,7 @@ public final class Race {
             endpoint = try RaceEndpoint(url: url)
             handle = .external
             if totalClients + 64 > limit {
-                throw RaceError("\(totalClients) clients need more open files than the limit (\(limit))")
+                throw RaceError("\(settings.clients) clients × \(settings.transports.count) transports = \(totalClients) connections need more open files than one process may hold (\(limit)); use fewer clients or transports")
             }
         } else {
             let needChild = totalClients > settings.childServerThreshold || 2 * totalClients + 256 > limit
@@ -62,7 +62,7 @@ public final class Race {
                     throw RaceError("\(totalClients) clients need the server in a separate process; run it with wirelab serve and pass --url")
                 }
                 if totalClients + 64 > limit {
-                    throw RaceError("\(totalClients) clients need more open files than the limit (\(limit))")
+                    throw RaceError("\(settings.clients) clients × \(settings.transports.count) transports = \(totalClients) connections need more open files than one process may hold (\(limit)); use fewer clients or transports")
                 }
                 let child = try ChildServer(executable: exe, rate: settings.rate, size: settings.size)
                 handle = .child(child)
