@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"],
                 resources: [.copy("Resources")]),
         // Clients per transport, accounting, reports.
-        .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"]),
+        .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"], exclude: ["README.md"]),
         // The teaching kit: `inspect`, lessons, the model.
         .target(name: "WireLessons", dependencies: ["WireCodec", "WireLoop", "WireServer", "WireMeasure"]),
         // The command line.

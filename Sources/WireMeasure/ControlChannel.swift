@@ -145,7 +145,7 @@ public struct ClockEstimate: Equatable {
 
     /// "clock: offset −3.2 ms ± 0.4 ms from 8 samples"
     public var description: String {
-        let ms = Double(offsetMicros) / 1000
+        let ms = (Double(offsetMicros) / 100).rounded() / 10
         let sign = ms < 0 ? "−" : "+"
         return "clock: offset \(sign)\(String(format: "%.1f", abs(ms))) ms ± \(String(format: "%.1f", Double(uncertaintyMicros) / 1000)) ms from \(samples) samples"
     }

@@ -14,11 +14,21 @@ import WireLoop
 public struct FloorResult: Equatable {
     public var roundTrips: Int
     public var messageBytes: Int
-    /// Half of each round trip, µs.
+    /// Half of each round trip, in nanoseconds (a loopback round trip is a few µs).
+    public var oneWayNanos: LatencyHistogram
+    /// The same in whole microseconds, the unit of race's latencies (LatencySummary(oneWay)).
     public var oneWay: LatencyHistogram
 
+    /// p50, p95, p99, max, mean in ms.
+    public var summary: LatencySummary? {
+        let h = oneWayNanos
+        guard let p50 = h.value(atPercentile: 50), let p95 = h.value(atPercentile: 95), let p99 = h.value(atPercentile: 99) else { return nil }
+        return LatencySummary(p50: Double(p50) / 1e6, p95: Double(p95) / 1e6, p99: Double(p99) / 1e6,
+                              max: Double(h.max) / 1e6, mean: h.mean / 1e6)
+    }
+
     public var json: String {
-        let s = LatencySummary(oneWay)
+        let s = summary
         return JSONValue.object([
             ("floor", .string("tcp-loopback-ping-pong")), ("message_bytes", .number(Double(messageBytes))),
             ("round_trips", .number(Double(roundTrips))),
@@ -55,7 +65,7 @@ public enum Floor {
         _ = poll(&p, 1, 5_000)
         Self.setBlocking(fd)
         var message = [UInt8](repeating: UInt8(ascii: "x"), count: messageBytes)
-        var histogram = LatencyHistogram()
+        var histogram = LatencyHistogram(), micros = LatencyHistogram()
         for i in 0..<total {
             let t0 = LoopClock.monotonicNanos()
             guard Self.writeAll(fd, message), Self.readExactly(fd, &message) else {
@@ -63,11 +73,14 @@ public enum Floor {
                 throw RaceError("floor: the echo connection broke")
             }
             let t1 = LoopClock.monotonicNanos()
-            if i >= total - roundTrips { histogram.record((t1 - t0) / 2_000) }
+            if i >= total - roundTrips {
+                histogram.record((t1 - t0) / 2)
+                micros.record((t1 - t0 + 1_000) / 2_000)     // rounded to the nearest µs
+            }
         }
         Socket.closeFD(fd)
         Socket.closeFD(listener)
-        return FloorResult(roundTrips: roundTrips, messageBytes: messageBytes, oneWay: histogram)
+        return FloorResult(roundTrips: roundTrips, messageBytes: messageBytes, oneWayNanos: histogram, oneWay: micros)
     }
 
     private static func setBlocking(_ fd: Int32) {

@@ -53,7 +53,7 @@ public final class Race {
             endpoint = try RaceEndpoint(url: url)
             handle = .external
             if totalClients + 64 > limit {
-                throw RaceError("\(totalClients) clients need more open files than the limit (\(limit))")
+                throw RaceError("\(settings.clients) clients × \(settings.transports.count) transports = \(totalClients) connections need more open files than one process may hold (\(limit)); use fewer clients or transports")
             }
         } else {
             let needChild = totalClients > settings.childServerThreshold || 2 * totalClients + 256 > limit
@@ -62,7 +62,7 @@ public final class Race {
                     throw RaceError("\(totalClients) clients need the server in a separate process; run it with wirelab serve and pass --url")
                 }
                 if totalClients + 64 > limit {
-                    throw RaceError("\(totalClients) clients need more open files than the limit (\(limit))")
+                    throw RaceError("\(settings.clients) clients × \(settings.transports.count) transports = \(totalClients) connections need more open files than one process may hold (\(limit)); use fewer clients or transports")
                 }
                 let child = try ChildServer(executable: exe, rate: settings.rate, size: settings.size)
                 handle = .child(child)
@@ -80,7 +80,8 @@ public final class Race {
             }
         }
         defer { handle.stop() }
-        let control = ControlChannel(endpoint: endpoint)
+        var control = ControlChannel(endpoint: endpoint)
+        control.timeoutSeconds = 30     // a server busy with 10,000 closes can be slow to answer
 
         // 2. The clock.
         var clock = "clock: same host, no correction"
@@ -95,6 +96,10 @@ public final class Race {
         } catch let e as ControlError {
             throw RaceError(e.message)
         }
+
+        // The server's counters for our names before we start (a --url server may have seen an
+        // earlier race): the comparison at the end is about this run's difference.
+        let baseline = Self.serverCounters(control) ?? [:]
 
         // 3. Clients on a loop of their own.
         let loop = EventLoop(index: 0)
@@ -138,9 +143,11 @@ public final class Race {
         if let failure = onLoop({ state.firstFailure }) { throw RaceError(failure) }
 
         // 4. Start.
+        var startWall: Int64 = 0
         let start: Result<(Int, Int64), ControlError> = onLoop {
             do {
                 let latest = try control.latestID()
+                startWall = LoopClock.wallMicros()
                 context.firstID = latest + 1
                 let now = LoopClock.monotonicNanos()
                 for c in clients { c.startRun(at: now) }
@@ -156,9 +163,11 @@ public final class Race {
         while true {
             let now = LoopClock.monotonicNanos()
             if now >= endNanos { break }
-            let events = onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: Int.max - 1) } }
-            progress?(RaceProgress(phase: .running, elapsed: Double(now - startNanos) / 1e9, total: settings.duration,
-                                   connected: clients.count, clients: clients.count, events: events))
+            if let progress {
+                let events = onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: Int.max - 1) } }
+                progress(RaceProgress(phase: .running, elapsed: Double(now - startNanos) / 1e9, total: settings.duration,
+                                  connected: clients.count, clients: clients.count, events: events))
+            }
             let left = endNanos - LoopClock.monotonicNanos()
             if left > 0 { usleep(useconds_t(min(left / 1000, 250_000))) }
         }
@@ -172,15 +181,18 @@ public final class Race {
         let lastID: Int
         do { lastID = try control.latestID() } catch let e as ControlError { throw RaceError(e.message) }
         let elapsed = Double(LoopClock.monotonicNanos() - startNanos) / 1e9
+        let endWall = LoopClock.wallMicros()
         loop.execute {
             context.lastID = lastID
             for c in clients where !c.isDone { c.runEnded() }
         }
         let graceEnd = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: settings.grace + Double(clients.count) / 5_000)
         while onLoop({ state.doneCount }) < clients.count && LoopClock.monotonicNanos() < graceEnd {
-            progress?(RaceProgress(phase: .finishing, elapsed: settings.duration, total: settings.duration,
-                                   connected: clients.count, clients: clients.count,
-                                   events: onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: lastID) } }))
+            if let progress {
+                progress(RaceProgress(phase: .finishing, elapsed: settings.duration, total: settings.duration,
+                                      connected: clients.count, clients: clients.count,
+                                      events: onLoop { clients.reduce(0) { $0 + $1.receipts.distinct(through: lastID) } }))
+            }
             usleep(10_000)
         }
         onLoop { for c in clients where !c.isDone { c.finishedForGood() } }
@@ -193,9 +205,10 @@ public final class Race {
             }
         }
         loop.stop()
-        let check = Self.checkWithServer(control, results)
+        let check = Self.checkWithServer(control, results, baseline: baseline)
         return RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
-                          elapsed: elapsed, results: results, serverCheck: check)
+                          elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,
+                          results: results, serverCheck: check)
     }
 
     static func summarize(_ t: RaceTransport, _ clients: [RaceClient], context: RaceContext, firstID: Int, lastID: Int) -> TransportResult {
@@ -223,28 +236,37 @@ public final class Race {
                                perClient: reports)
     }
 
-    /// Sums the server's per-client counters for our clients and compares. The server may still
-    /// be handling the last closes: retry a few times before reporting a difference.
-    static func checkWithServer(_ control: ControlChannel, _ results: [TransportResult]) -> ServerCheck? {
+    /// The server's per-client counters (bytes_in, bytes_out, requests, connections) by name.
+    static func serverCounters(_ control: ControlChannel) -> [String: [Int]]? {
+        guard let stats = try? control.stats(), let clients = stats["clients"] as? [String: Any] else { return nil }
+        var out: [String: [Int]] = [:]
+        for (name, value) in clients where name.hasPrefix("race-") {
+            guard let s = value as? [String: Any] else { continue }
+            out[name] = ["bytes_in", "bytes_out", "requests", "connections"].map { (s[$0] as? NSNumber)?.intValue ?? 0 }
+        }
+        return out
+    }
+
+    /// Sums the server's per-client counters for our clients (minus what they were before the
+    /// run) and compares. The server may still be handling the last closes: retry a few times
+    /// before reporting a difference.
+    static func checkWithServer(_ control: ControlChannel, _ results: [TransportResult], baseline: [String: [Int]]) -> ServerCheck? {
         var differences: [String] = []
         for attempt in 0..<6 {
             usleep(attempt == 0 ? 100_000 : 300_000)
-            guard let stats = try? control.stats(), let clients = stats["clients"] as? [String: Any] else { return nil }
+            guard let now = serverCounters(control) else { return nil }
             differences = []
             for r in results {
-                var inBytes = 0, outBytes = 0, requests = 0, connections = 0
+                var sum = [0, 0, 0, 0]
                 for c in r.perClient {
-                    guard let s = clients[c.name] as? [String: Any] else { continue }
-                    inBytes += (s["bytes_in"] as? NSNumber)?.intValue ?? 0
-                    outBytes += (s["bytes_out"] as? NSNumber)?.intValue ?? 0
-                    requests += (s["requests"] as? NSNumber)?.intValue ?? 0
-                    connections += (s["connections"] as? NSNumber)?.intValue ?? 0
+                    let after = now[c.name] ?? [0, 0, 0, 0], before = baseline[c.name] ?? [0, 0, 0, 0]
+                    for i in 0..<4 { sum[i] += after[i] - before[i] }
                 }
                 let t = r.transport.rawValue
-                if inBytes != r.bytesUp { differences.append("\(t): bytes_up \(r.bytesUp) here, bytes_in \(inBytes) at the server") }
-                if outBytes != r.bytesDown { differences.append("\(t): bytes_down \(r.bytesDown) here, bytes_out \(outBytes) at the server") }
-                if requests != r.requests { differences.append("\(t): requests \(r.requests) here, \(requests) at the server") }
-                if connections != r.connections { differences.append("\(t): connections \(r.connections) here, \(connections) at the server") }
+                if sum[0] != r.bytesUp { differences.append("\(t): bytes_up \(r.bytesUp) here, bytes_in \(sum[0]) at the server") }
+                if sum[1] != r.bytesDown { differences.append("\(t): bytes_down \(r.bytesDown) here, bytes_out \(sum[1]) at the server") }
+                if sum[2] != r.requests { differences.append("\(t): requests \(r.requests) here, \(sum[2]) at the server") }
+                if sum[3] != r.connections { differences.append("\(t): connections \(r.connections) here, \(sum[3]) at the server") }
             }
             if differences.isEmpty { return ServerCheck(agrees: true, differences: []) }
         }

@@ -282,7 +282,7 @@ class RaceClient: FDHandler {
     /// Has it everything up to the run's last id?
     var hasAllEvents: Bool {
         guard let last = context.lastID else { return false }
-        return receipts.highestID >= last
+        return last < context.firstID || receipts.highestID >= last     // (none published: nothing to wait for)
     }
 
     // MARK: requests

@@ -27,7 +27,8 @@ public enum RaceReport {
         var scenario = r.settings.scenarioObject.filter { $0.0 != "format" }
         scenario += [("server", .string(r.server)), ("clock", .string(r.clock)),
                      ("first_id", .number(Double(r.firstID))), ("last_id", .number(Double(r.lastID))),
-                     ("published", .number(Double(r.published))), ("elapsed_s", .number(r.elapsed))]
+                     ("published", .number(Double(r.published))), ("elapsed_s", .number(r.elapsed)),
+                     ("started_at_us", .number(Double(r.startedAtMicros))), ("ended_at_us", .number(Double(r.endedAtMicros)))]
         let results: [JSONValue] = r.results.map { t in
             let latency: JSONValue = t.latency.map {
                 .object([("p50", .number($0.p50)), ("p95", .number($0.p95)), ("p99", .number($0.p99)),

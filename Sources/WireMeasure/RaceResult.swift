@@ -68,6 +68,10 @@ public struct RaceResult: Equatable {
     public var published: Int { max(0, lastID - firstID + 1) }
     /// Measured seconds from start to end.
     public var elapsed: Double
+    /// Wall clock (µs since the epoch) when the run started and ended, to line up outside
+    /// measurements (the benchmark's CPU samples of the server).
+    public var startedAtMicros: Int64
+    public var endedAtMicros: Int64
     public var results: [TransportResult]
     public var serverCheck: ServerCheck?
 

@@ -64,6 +64,9 @@ public struct RaceSettings: Equatable {
     public static let pollIntervalRange = 0.01...3_600.0
     /// The keys a scenario file may hold.
     public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format"]
+    /// Keys a lesson's scenario.json adds for `wirelab lesson`; race ignores them, so
+    /// `wirelab race --scenario Lessons/NN-slug/scenario.json` runs the lesson's base race.
+    public static let lessonScenarioKeys = ["title", "lesson"]
 
     /// Settings from a scenario file's JSON (keys as in `scenarioKeys`); missing keys keep
     /// their defaults. `transports` is an array of names or one comma-separated string.
@@ -73,7 +76,7 @@ public struct RaceSettings: Equatable {
             throw RaceSettingsError("scenario: not a JSON object")
         }
         var dict: [String: JSONValue] = [:]
-        for (key, v) in fields {
+        for (key, v) in fields where !Self.lessonScenarioKeys.contains(key) {
             guard Self.scenarioKeys.contains(key) else {
                 throw RaceSettingsError("scenario: unknown key '\(key)' (known: \(Self.scenarioKeys.joined(separator: ", ")))")
             }

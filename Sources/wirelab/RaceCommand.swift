@@ -57,7 +57,8 @@ enum RaceCommand {
         estimated NTP-style from 8 GET /time requests and subtracted.
 
         Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
-        clients, poll_interval, format.
+        clients, poll_interval, format (a lesson's "title" and "lesson" keys are ignored; any
+        other key is a usage error).
 
         Examples:
           wirelab race
@@ -143,8 +144,8 @@ enum RaceCommand {
             if args.contains("json") || args.contains("--format=json") {
                 print(f.json)
             } else {
-                let s = LatencySummary(f.oneWay)!
-                print(String(format: "raw TCP floor (64-byte ping-pong over loopback, one way = RTT/2): p50 %.3f ms, p99 %.3f ms, mean %.3f ms", s.p50, s.p99, s.mean))
+                let s = f.summary!
+                print(String(format: "raw TCP floor (64-byte ping-pong over loopback, one way = RTT/2): p50 %.4f ms, p99 %.4f ms, mean %.4f ms", s.p50, s.p99, s.mean))
             }
             return 0
         } catch {
