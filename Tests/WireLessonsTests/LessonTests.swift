@@ -43,7 +43,7 @@ final class LessonCatalogTests: XCTestCase {
             let t = TransportResult(transport: .poll, clients: 1, events: 50, missed: 0, duplicates: 0,
                                     histogram: histogram, totals: totals, connectMillis: 1, perClient: [])
             let result = RaceResult(settings: settings, server: "in-process", clock: "", firstID: 1, lastID: 50,
-                                    elapsed: 10, results: [t], serverCheck: nil)
+                                    elapsed: 10, startedAtMicros: 0, endedAtMicros: 0, results: [t], serverCheck: nil)
             return LessonRun(label: "", sweptValue: nil, result: result, predictions: [:])
         }
         let lesson = LessonCatalog.lesson(1)!
