@@ -5,13 +5,17 @@
 import WireLoop
 import WireCodec
 
-/// A parked long poll: what to answer when an event comes or the timer fires.
-struct LongPollWait {
-    var request: HTTPRequest
-    var since: Int
-    var limit: Int
-    var tag: CounterTag
+/// A parked long poll: what to answer when an event comes or the timer fires. A class, so an
+/// idle connection pays one pointer for it, not a whole request inline (memory per connection).
+final class LongPollWait {
+    let request: HTTPRequest
+    let since: Int
+    let limit: Int
+    let tag: CounterTag
     var timer: LoopTimer?
+    init(request: HTTPRequest, since: Int, limit: Int, tag: CounterTag) {
+        self.request = request; self.since = since; self.limit = limit; self.tag = tag
+    }
 }
 
 extension Connection {
@@ -42,7 +46,7 @@ extension Connection {
             return sendPollBody(request, PollBody(slice), tag: tag)
         }
         phase = .longPolling
-        var wait = LongPollWait(request: request, since: slice.next, limit: limit, tag: tag, timer: nil)
+        let wait = LongPollWait(request: request, since: slice.next, limit: limit, tag: tag)
         wait.timer = worker.loop.schedule(afterNanos: Int64(timeout) * 1_000_000_000) { [weak self] in
             guard let self = self, self.phase == .longPolling else { return }
             self.answerLongPoll(self.makeLongPollBody())
