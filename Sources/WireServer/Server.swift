@@ -154,7 +154,10 @@ final class TickGenerator {
         let rate = feed.rate
         guard rate > 0 else { return }
         interval = max(1_000, Int64(1e9 / rate))
-        gridStart = LoopClock.monotonicNanos()
+        // The grid starts at a random phase: a client that starts a timer when the server starts
+        // (a race, a lesson) would otherwise poll in lockstep with the ticks and see short polling
+        // deliver in 10 ms instead of the half interval it costs on average.
+        gridStart = LoopClock.monotonicNanos() + Int64.random(in: 0..<interval) - interval
         count = 0
         scheduleNext()
     }
