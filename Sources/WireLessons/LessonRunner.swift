@@ -53,7 +53,7 @@ public enum LessonRunner {
         // The prediction, from the model and this machine's loopback round trip.
         let rtt = measureRTT()
         let runsSettings = scenario.runs()
-        say("── Prediction (model: Sources/WireLessons/TransportModel.swift; loopback RTT \(Say.round1(rtt * 1e6)) µs) ──")
+        say("── Prediction (model: Sources/WireLessons/TransportModel.swift; HTTP round trip on loopback \(Say.round1(rtt * 1e6)) µs) ──")
         for (label, settings) in runsSettings {
             let parts = settings.transports.map { t -> String in
                 let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt))
@@ -119,11 +119,24 @@ public enum LessonRunner {
         return server
     }
 
-    /// Loopback round trip, from the raw-TCP floor (a 64-byte ping-pong).
+    /// The round trip of one small HTTP exchange with our server on loopback (median of 50
+    /// GET /healthz on one keep-alive connection): the wire *and* the server's own turn, which is
+    /// what an event's one-way trip costs too.
     static func measureRTT() -> Double {
-        guard let floor = try? Floor.measure(roundTrips: 500, messageBytes: 64),
-              let oneWay = LatencySummary(floor.oneWay) else { return 100e-6 }
-        return 2 * oneWay.mean / 1000
+        guard let server = try? startServer(rate: 0, size: 0) else { return 200e-6 }
+        defer { server.shutdown(grace: 0.1) }
+        guard let client = try? BlockingClient(host: "127.0.0.1", port: server.port) else { return 200e-6 }
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        var samples: [Int64] = []
+        for _ in 0..<50 {
+            let start = LoopClock.monotonicNanos()
+            client.send(request)
+            guard client.read(until: { $0.count >= 4 && $0.suffix(2) == [0x6F, 0x6B] }) else { break }   // "...ok"
+            samples.append(LoopClock.monotonicNanos() - start)
+            _ = client.take(client.buffer.count)
+        }
+        guard !samples.isEmpty else { return 200e-6 }
+        return Double(samples.sorted()[samples.count / 2]) / 1e9
     }
 
     static func pause(_ options: LessonOptions, _ next: String) {

@@ -7,7 +7,11 @@
 //  - events are periodic (the generator ticks on a grid), not random;
 //  - a short poller's timer is not in phase with the generator, so an event waits on average
 //    half a poll interval for the next poll;
-//  - "one way" is half a round trip; server processing time is folded into the RTT.
+//  - "one way" is half a round trip of a small HTTP exchange (server turn included);
+//  - not modelled: the hop between the generator's thread and the subscriber's loop, and the
+//    client's own wake-up. On loopback they add a few hundred µs to every push delivery, which
+//    is why measured push latencies sit above the prediction; on a real network they vanish in
+//    the round trip.
 
 public enum ModelTransport: String, CaseIterable {
     case poll, longpoll, sse, ws
