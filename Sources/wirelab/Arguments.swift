@@ -80,6 +80,32 @@ struct ParsedArguments {
     func double(_ name: String) -> Double? { string(name).flatMap { Double($0) } }
 }
 
+/// What a subcommand does after parsing: go on with the arguments, or exit now (after printing
+/// its help, or one line for a usage error).
+enum ParseOutcome {
+    case proceed(ParsedArguments)
+    case exit(Int32)
+}
+
+extension Command {
+    /// Parses `args` for this command. `--help` prints the help (exit 0); a usage error prints
+    /// its one line on stderr (exit 2), as CONTRACT §4 asks of every subcommand.
+    func parse(_ args: [String]) -> ParseOutcome {
+        do {
+            let parsed = try ArgumentParser.parse(args, for: self)
+            if parsed.helpRequested {
+                print(helpText)
+                return .exit(0)
+            }
+            return .proceed(parsed)
+        } catch let error as UsageError {
+            return .exit(usageError(error.message))
+        } catch {
+            return .exit(usageError("wirelab \(name): \(error)"))
+        }
+    }
+}
+
 enum ArgumentParser {
     static func parse(_ args: [String], for command: Command) throws -> ParsedArguments {
         var result = ParsedArguments()
@@ -119,6 +145,10 @@ enum ArgumentParser {
             }
             try validate(value, option, command)
             result.values[name, default: []].append(value)
+        }
+        if result.positionals.count > command.positionals.count && !result.helpRequested {
+            let extra = result.positionals[command.positionals.count]
+            throw UsageError(message: "wirelab \(command.name): unexpected argument '\(extra)' (see wirelab \(command.name) --help)")
         }
         return result
     }

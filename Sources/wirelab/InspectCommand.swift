@@ -25,10 +25,10 @@ enum InspectCommand {
 
     static func run(_ args: [String]) -> Int32 {
         let parsed: ParsedArguments
-        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
-            return usageError(e.message)
-        } catch { return 2 }
-        if parsed.helpRequested { print(command.helpText); return 0 }
+        switch command.parse(args) {
+        case .exit(let status): return status
+        case .proceed(let p): parsed = p
+        }
         let names = InspectTransport.allCases.map { $0.rawValue }.joined(separator: ", ")
         guard parsed.positionals.count == 1, let transport = InspectTransport(rawValue: parsed.positionals[0]) else {
             return usageError("wirelab inspect: TRANSPORT must be one of \(names)")

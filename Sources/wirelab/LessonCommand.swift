@@ -26,14 +26,11 @@ enum LessonCommand {
 
     static func run(_ args: [String]) -> Int32 {
         let parsed: ParsedArguments
-        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
-            return usageError(e.message)
-        } catch { return 2 }
-        if parsed.helpRequested { print(command.helpText); return 0 }
-        let numbers = LessonCatalog.all.map { String($0.number) }.joined(separator: ", ")
-        guard parsed.positionals.count <= 1 else {
-            return usageError("wirelab lesson: give one lesson number (\(numbers))")
+        switch command.parse(args) {
+        case .exit(let status): return status
+        case .proceed(let p): parsed = p
         }
+        let numbers = LessonCatalog.all.map { String($0.number) }.joined(separator: ", ")
         var lessons = LessonCatalog.all
         if let n = parsed.positionals.first {
             guard let number = Int(n), let lesson = LessonCatalog.lesson(number) else {

@@ -69,12 +69,9 @@ enum RaceCommand {
     static func run(_ args: [String]) -> Int32 {
         if args.first == "--floor" { return floor(Array(args.dropFirst())) }
         let parsed: ParsedArguments
-        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
-            return usageError(e.message)
-        } catch { return 2 }
-        if parsed.helpRequested { print(command.helpText); return 0 }
-        if let extra = parsed.positionals.first {
-            return usageError("wirelab race: unexpected argument '\(extra)' (see wirelab race --help)")
+        switch command.parse(args) {
+        case .exit(let status): return status
+        case .proceed(let p): parsed = p
         }
 
         var settings = RaceSettings()

@@ -48,12 +48,9 @@ enum ServeCommand {
 
     static func run(_ args: [String]) -> Int32 {
         let parsed: ParsedArguments
-        do { parsed = try ArgumentParser.parse(args, for: command) } catch let e as UsageError {
-            return usageError(e.message)
-        } catch { return 2 }
-        if parsed.helpRequested { print(command.helpText); return 0 }
-        if let extra = parsed.positionals.first {
-            return usageError("wirelab serve: unexpected argument '\(extra)' (see wirelab serve --help)")
+        switch command.parse(args) {
+        case .exit(let status): return status
+        case .proceed(let p): parsed = p
         }
         var config = ServerConfig()
         config.host = parsed.string("host") ?? config.host
