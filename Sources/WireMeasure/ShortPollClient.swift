@@ -7,30 +7,20 @@
 // With D = 10 and I = 1 that is 10 requests. An answer with no events is an empty response.
 import WireLoop
 
-final class ShortPollClient: RaceClient {
+final class ShortPollClient: PollingClient {
     private let interval: Int64
-    private var since = 0
-    private var exchange = HTTPExchange()
-    private var awaiting = false
+    private let runLength: Int64
     private var runStart: Int64 = 0
     private var runEnd: Int64 = 0
     private var tick = 0
     private var timer: LoopTimer?
     private var finalPollPending = false
     private var finalPollSent = false
-    private var sendWhenConnected = false
-
-    private let runLength: Int64
 
     init(name: String, context: RaceContext, interval: Double, runDuration: Double) {
         self.interval = LoopClock.nanos(seconds: interval)
         self.runLength = LoopClock.nanos(seconds: runDuration)
         super.init(name: name, transport: .poll, context: context)
-    }
-
-    override func didConnect() {
-        becameReady()
-        if sendWhenConnected { sendWhenConnected = false; sendPoll() }
     }
 
     override func runStarted(runStart: Int64) {
@@ -49,11 +39,9 @@ final class ShortPollClient: RaceClient {
 
     private func pollNow() {
         guard !context.runOver else { return }
-        if awaiting {
-            // The previous answer is late: skip this tick rather than queue requests.
-        } else {
-            sendPoll()
-        }
+        if !awaiting {
+            ask()
+        }   // else the previous answer is late: skip this tick rather than queue requests
         scheduleNext()
     }
 
@@ -66,51 +54,18 @@ final class ShortPollClient: RaceClient {
     private func sendFinalPoll() {
         finalPollPending = false
         finalPollSent = true
-        sendPoll()
+        ask()
     }
 
-    private func sendPoll() {
-        guard isOpen else {
-            // The server closed the keep-alive connection: open another, then ask.
-            sendWhenConnected = true
-            if !isConnecting { connect() }
-            return
-        }
-        awaiting = true
-        exchange = HTTPExchange()
-        send(request("/poll?since=\(since)&client=\(name)", [("Accept", "application/json")]))
-    }
-
-    override func didReceive(_ bytes: UnsafeRawBufferPointer) {
-        switch exchange.feed(bytes) {
-        case .needMore: break
-        case .complete(let status, let body, let keepAlive): answered(status, body, keepAlive)
-        case .failed(let why): fail(why)
-        }
-    }
-
-    override func connectionLost() {
-        guard awaiting else { return }
-        if case .complete(let status, let body, _) = exchange.closed() {
-            answered(status, body, false)
-        } else {
-            awaiting = false
-            if context.runOver { finishedForGood() }
-        }
-    }
-
-    private func answered(_ status: Int, _ body: [UInt8], _ keepAlive: Bool) {
-        awaiting = false
-        guard status == 200 else { return fail("GET /poll answered \(status)") }
-        let answer = EventScanner.pollBody(body)
-        if answer.events.isEmpty { counts.emptyResponses += 1 }
-        for e in answer.events { received(e) }
-        if let next = answer.next { since = next }
-        if !keepAlive { closeSocket() }
+    override func answered() {
         if finalPollPending {
             sendFinalPoll()
         } else if finalPollSent {
             finishedForGood()
         }
+    }
+
+    override func answerLost() {
+        if context.runOver { finishedForGood() }
     }
 }
