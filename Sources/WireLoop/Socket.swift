@@ -11,7 +11,7 @@ public struct SocketError: Error, CustomStringConvertible {
     public var call: String
     public var code: Int32
     public init(_ call: String, _ code: Int32 = errno) { self.call = call; self.code = code }
-    public var description: String { "\(call): \(String(cString: strerror(code)))" }
+    public var description: String { code == 0 ? call : "\(call): \(String(cString: strerror(code)))" }
 }
 
 /// The result of one non-blocking read or write.

@@ -1,6 +1,7 @@
 // `wirelab inspect poll|longpoll|sse|ws [--url URL]` (CONTRACT §4): the bytes of one exchange.
 import WireLessons
 import WireServer
+import WireMeasure
 
 enum InspectCommand {
     static let command = Command(
@@ -36,8 +37,8 @@ enum InspectCommand {
         var host = "127.0.0.1", port = 0
         var server: Server?
         if let url = parsed.string("url") {
-            guard let target = ServerURL(url) else {
-                return usageError("wirelab inspect: --url must be http://HOST:PORT (got '\(url)')")
+            guard let target = try? RaceEndpoint(url: url) else {
+                return usageError("wirelab inspect: --url must be http://HOST[:PORT] (got '\(url)')")
             }
             host = target.host; port = target.port
         } else {
@@ -62,28 +63,5 @@ enum InspectCommand {
             FileOutput.stderr("wirelab inspect: \(error)")
             return 1
         }
-    }
-}
-
-/// http://HOST:PORT[/...] → host and port (IPv6 in brackets).
-struct ServerURL {
-    var host: String
-    var port: Int
-    init?(_ text: String) {
-        var rest = Substring(text)
-        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) } else if rest.hasPrefix("ws://") { rest = rest.dropFirst(5) } else { return nil }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = String(rest[rest.index(after: rest.startIndex)..<close])
-            let after = rest[rest.index(after: close)...]
-            port = after.hasPrefix(":") ? Int(after.dropFirst()) ?? -1 : 80
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = String(rest[..<colon])
-            port = Int(rest[rest.index(after: colon)...]) ?? -1
-        } else {
-            host = String(rest); port = 80
-        }
-        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
     }
 }
