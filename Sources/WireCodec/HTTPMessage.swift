@@ -56,16 +56,26 @@ public struct HTTPRequest {
     /// For the absolute form (`GET http://host/poll HTTP/1.1`, what a client sends to a proxy),
     /// the path after the authority: RFC 9112 §3.2.2 "a server MUST accept the absolute-form".
     public var path: String {
-        var t = Substring(target)
-        if t.first != "/", let colon = t.firstIndex(of: ":"), t[..<colon].allSatisfy({ $0.isLetter }),
-           t[colon...].hasPrefix("://") {
-            let afterAuthority = t[t.index(colon, offsetBy: 3)...]
-            t = afterAuthority.firstIndex(where: { $0 == "/" || $0 == "?" }).map { afterAuthority[$0...] } ?? "/"
-            if t.first == "?" { return "/" }
+        let bytes = target.utf8
+        var start = bytes.startIndex
+        if bytes.first != UInt8(ascii: "/"), let authority = HTTPRequest.authorityStart(bytes) {
+            // Skip "scheme://host[:port]": the path starts at the next "/" (or is "/").
+            start = bytes[authority...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
+            if start == bytes.endIndex || bytes[start] == UInt8(ascii: "?") { return "/" }
         }
-        guard let q = t.firstIndex(of: "?") else { return String(t) }
-        return String(t[..<q])
+        let end = bytes[start...].firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
+        return String(target[start..<end])
     }
+
+    /// For "http://host/...", the index just after "://"; nil when the target is not absolute.
+    static func authorityStart(_ bytes: String.UTF8View) -> String.Index? {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+              bytes[..<colon].allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }) else { return nil }
+        let rest = bytes[bytes.index(after: colon)...]
+        guard rest.starts(with: [UInt8(ascii: "/"), UInt8(ascii: "/")]) else { return nil }
+        return bytes.index(colon, offsetBy: 3)
+    }
+
     /// Query items, percent-decoded, '+' as space; the first value wins for a repeated name.
     /// "a&b=" gives ["a": "", "b": ""]. Decoding rules: see HTTPQuery.swift.
     public var query: [String: String] {

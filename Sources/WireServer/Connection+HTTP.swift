@@ -68,7 +68,11 @@ extension Connection {
                  tag: CounterTag, extraHeaders: String = "", close forceClose: Bool = false) {
         let keepAlive = request.keepAlive && !forceClose
         var head = ResponseHead(status: status, worker: worker)
-        if let ct = contentType { head.add("Content-Type", ct) }
+        if contentType == "application/json" {
+            head.addLine(ResponseHead.contentTypeJSON)     // the common case, prebuilt
+        } else if let ct = contentType {
+            head.add("Content-Type", ct)
+        }
         // RFC 9110 §8.6: no Content-Length in a 204.
         if status != 204 { head.add("Content-Length", String(body.count)) }
         if status == 200 { head.addLine(ResponseHead.noStore) }
@@ -82,7 +86,7 @@ extension Connection {
         }
         head.addRaw(extraHeaders)
         var bytes = head.finish()
-        if request.method != "HEAD" { bytes += body }
+        if request.method != "HEAD" { bytes.append(contentsOf: body) }
         send(bytes, tag: tag)
         if !keepAlive { closeAfterFlush() }
     }
@@ -126,6 +130,7 @@ struct ResponseHead {
     private var bytes: [UInt8]
 
     static let noStore = Array("Cache-Control: no-store\r\n".utf8)
+    static let contentTypeJSON = Array("Content-Type: application/json\r\n".utf8)
     static let connectionClose = Array("Connection: close\r\n".utf8)
     static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
 
@@ -137,14 +142,14 @@ struct ResponseHead {
     }
 
     mutating func add(_ name: String, _ value: String) {
-        bytes += Array(name.utf8)
+        bytes.append(contentsOf: name.utf8)
         bytes.append(UInt8(ascii: ":")); bytes.append(UInt8(ascii: " "))
-        bytes += Array(value.utf8)
+        bytes.append(contentsOf: value.utf8)
         bytes.append(13); bytes.append(10)
     }
-    mutating func addLine(_ line: [UInt8]) { bytes += line }
-    mutating func addRaw(_ text: String) { if !text.isEmpty { bytes += Array(text.utf8) } }
-    func finish() -> [UInt8] { bytes + [13, 10] }
+    mutating func addLine(_ line: [UInt8]) { bytes.append(contentsOf: line) }
+    mutating func addRaw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+    mutating func finish() -> [UInt8] { bytes.append(13); bytes.append(10); return bytes }
 
     /// "HTTP/1.1 200 OK\r\n", cached for the common codes.
     static func statusLine(_ status: Int) -> [UInt8] {

@@ -10,12 +10,12 @@ struct PollBody {
         for e in slice.events { size += e.json.count + 1 }
         var out: [UInt8] = []
         out.reserveCapacity(size)
-        out += PollBody.prefix
+        out.append(contentsOf: PollBody.prefix)
         for (i, e) in slice.events.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += e.json
+            out.append(contentsOf: e.json)
         }
-        out += Array("],\"next\":\(slice.next),\"missed\":\(slice.missed)}".utf8)
+        out.append(contentsOf: "],\"next\":\(slice.next),\"missed\":\(slice.missed)}".utf8)
         bytes = out
         eventCount = slice.events.count
     }

@@ -94,12 +94,12 @@ public final class Worker {
 
     // MARK: housekeeping: timeouts and heartbeats
 
-    private var lastHeartbeatCheck: Int64 = 0
-
     private func scheduleHousekeeping() {
         let tick = min(LoopClock.nanos(seconds: 0.25), max(LoopClock.nanos(seconds: 0.01), LoopClock.nanos(seconds: config.heartbeat / 4)))
-        loop.schedule(afterNanos: tick) { [weak self] in
-            guard let self = self else { return }
+        // A strong capture on purpose: a worker lives as long as its loop, and a weak reference
+        // would give it a side table, sending every retain and release of it (several per
+        // request) down the runtime's slow path.
+        loop.schedule(afterNanos: tick) {
             self.housekeeping()
             self.scheduleHousekeeping()
         }
