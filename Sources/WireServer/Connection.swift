@@ -112,6 +112,7 @@ final class Connection: FDHandler {
 
     /// Writes `bytes` now if the socket takes them, else queues the rest. Bytes are counted for
     /// `tag` as write() accepts them.
+    // LESSON: byte-counting
     func send(_ bytes: [UInt8], tag: CounterTag) {
         guard phase != .closed, !bytes.isEmpty else { return }
         var offset = 0

@@ -15,6 +15,7 @@ enum Endpoints {
     }
 
     /// POST /publish: the body is the message, as text/plain or as JSON {"data":"..."}.
+    // LESSON: talk-back-post
     static func publish(_ request: HTTPRequest, on c: Connection) {
         let body = request.body
         guard UTF8Validator.isValid(body) else {

@@ -19,6 +19,7 @@ final class LongPollWait {
 }
 
 extension Connection {
+    // LESSON: poll-answer
     func answerPoll(_ request: HTTPRequest, since: Int?, limit: Int, tag: CounterTag) {
         let slice: Feed.Slice
         if let since = since {
@@ -36,6 +37,7 @@ extension Connection {
         respond(to: request, status: 200, contentType: "application/json", body: body.bytes, tag: tag)
     }
 
+    // LESSON: longpoll-park
     func startLongPoll(_ request: HTTPRequest, since: Int?, limit: Int, timeout: Int, tag: CounterTag) {
         let feed = worker.feed
         // Without `since`, wait for the first event after the latest.

@@ -7,6 +7,7 @@ public enum Topic: String {
     case tick, chat
 }
 
+// LESSON: encode-once
 public final class PublishedEvent {
     public let id: Int
     public let ts: Int64

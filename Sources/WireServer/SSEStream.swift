@@ -11,6 +11,7 @@ struct SSEStream {
 }
 
 extension Connection {
+    // LESSON: sse-stream
     func startSSE(_ request: HTTPRequest, since: Int?, tag: CounterTag) {
         let chunked = request.version != .http1_0
         var head = ResponseHead(status: 200, worker: worker)
@@ -27,6 +28,7 @@ extension Connection {
         }
         var bytes = head.finish()
 
+        // LESSON: sse-resume
         // A Last-Event-ID header (sent by EventSource on reconnect) wins over `since`.
         var resumeFrom = since
         if let last = request.headers["Last-Event-ID"], let id = Router.nonNegativeInteger(last.trimmingSpacesString()) {
@@ -58,6 +60,7 @@ extension Connection {
     }
 
     /// CONTRACT §2: during silence, `: hb\n\n` every `heartbeat` seconds.
+    // LESSON: sse-heartbeat
     func sseHeartbeat(now: Int64, heartbeat: Int64) {
         guard var s = sse, now - s.lastWrite >= heartbeat else { return }
         s.lastWrite = now

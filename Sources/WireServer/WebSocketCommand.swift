@@ -9,6 +9,7 @@ enum WebSocketCommand {
     private struct Publish: Decodable { var data: String }
     private struct Since: Decodable { var since: Int }
 
+    // LESSON: talk-back-ws
     static func handle(_ payload: [UInt8], on c: Connection) {
         let data = Data(payload)
         let decoder = JSONDecoder()

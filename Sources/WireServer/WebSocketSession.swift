@@ -180,6 +180,7 @@ extension Connection {
     }
 
     /// CONTRACT §2: ping every `heartbeat` s; two unanswered pings close with 1001.
+    // LESSON: ws-ping
     func webSocketHeartbeat(now: Int64, heartbeat: Int64) {
         guard let session = webSocket, !session.closeSent, now - session.lastPing >= heartbeat else { return }
         if session.unansweredPings >= 2 {

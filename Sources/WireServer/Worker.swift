@@ -68,6 +68,7 @@ public final class Worker {
     // MARK: fan-out
 
     /// A new event: write its pre-framed bytes to every subscriber on this loop.
+    // LESSON: fan-out
     func broadcast(_ event: PublishedEvent) {
         stats.batch {
             for c in webSocketSubscribers.members { c.deliverToWebSocket(event) }

@@ -22,6 +22,25 @@ final class LessonCatalogTests: XCTestCase {
         }
     }
 
+    /// "Read the code" points at `LESSON: name` markers; each must stand in the file named.
+    func testEveryCodeMarkerALessonCitesExists() throws {
+        let dir = try XCTUnwrap(LessonFiles.directory())
+        let root = (dir as NSString).deletingLastPathComponent
+        var checked = 0
+        for lesson in LessonCatalog.all {
+            let readme = try String(contentsOfFile: "\(dir)/\(lesson.folder)/README.md", encoding: .utf8)
+            for line in readme.split(separator: "\n") where line.hasPrefix("- `LESSON: ") {
+                let parts = line.split(separator: "`")
+                guard parts.count >= 4 else { continue }
+                let marker = String(parts[1]), file = String(parts[3])
+                let source = try String(contentsOfFile: "\(root)/\(file)", encoding: .utf8)
+                XCTAssertTrue(source.contains("// " + marker), "\(lesson.folder): \(marker) not in \(file)")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 10)
+    }
+
     func testSweepsExpandIntoOneRunPerValue() throws {
         let lesson = try XCTUnwrap(LessonCatalog.lesson(5))
         let runs = try LessonFiles.scenario(for: lesson).runs()
