@@ -27,6 +27,10 @@ extension Connection {
             head.addLine(ResponseHead.connectionClose)
         }
         var bytes = head.finish()
+        if request.method == "HEAD" {
+            // RFC 9110 §9.3.2: the same head as GET, no body; the connection stays in plain HTTP.
+            return send(bytes, tag: tag)
+        }
 
         // LESSON: sse-resume
         // A Last-Event-ID header (sent by EventSource on reconnect) wins over `since`.

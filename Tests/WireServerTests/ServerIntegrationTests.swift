@@ -126,6 +126,19 @@ final class ServerIntegrationTests: XCTestCase {
         while !text.contains("id: 4\nevent: chat\n") { XCTAssertTrue(c.readMore()); text = String(decoding: c.buffer, as: UTF8.self) }
     }
 
+    func testHeadOnSSEGivesTheHeadAndKeepsTheConnection() throws {
+        let s = try TestServer()
+        let c = try RawClient(port: s.port)
+        c.send("HEAD /sse HTTP/1.1\r\nHost: t\r\n\r\n")
+        while !String(decoding: c.buffer, as: UTF8.self).contains("\r\n\r\n") { XCTAssertTrue(c.readMore()) }
+        let head = String(decoding: c.buffer, as: UTF8.self)
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        XCTAssertTrue(head.contains("Content-Type: text/event-stream\r\n"))
+        XCTAssertTrue(head.hasSuffix("\r\n\r\n"), "no body after the head")
+        c.buffer = []
+        XCTAssertEqual(c.get("/healthz").map { String(decoding: $0.body, as: UTF8.self) }, "ok")
+    }
+
     // MARK: CONTRACT §3: bad input gets a clear answer, and nothing else breaks
 
     private func statusLine(_ bytes: [UInt8]) -> String {
