@@ -12,7 +12,7 @@ final class HTTPRandomInputTests: XCTestCase {
         "FFFFFFFFFFFFFFFFFFFF", ";ext=1", "hello", "%", "\u{0}", "\u{7F}", "\u{E9}",
     ]
 
-    private func randomInput(_ rng: inout HTTPTestRNG) -> [UInt8] {
+    private func randomInput(_ rng: inout WireCodecTestRNG) -> [UInt8] {
         var out: [UInt8] = []
         for _ in 0..<Int(rng.next() % 40) {
             if rng.next() % 4 == 0 {
@@ -24,7 +24,7 @@ final class HTTPRandomInputTests: XCTestCase {
         return out
     }
 
-    private func randomChunks(_ input: [UInt8], _ rng: inout HTTPTestRNG) -> [[UInt8]] {
+    private func randomChunks(_ input: [UInt8], _ rng: inout WireCodecTestRNG) -> [[UInt8]] {
         var chunks: [[UInt8]] = [], i = 0
         while i < input.count {
             let n = min(input.count - i, Int(rng.next() % 16) + 1)
@@ -35,7 +35,7 @@ final class HTTPRandomInputTests: XCTestCase {
     }
 
     func testRandomInputNeverTrapsTheRequestParser() {
-        var rng = HTTPTestRNG(seed: 20240917)
+        var rng = WireCodecTestRNG(seed: 20240917)
         var requests = 0, errors = 0
         for _ in 0..<2000 {
             let input = randomInput(&rng)
@@ -58,7 +58,7 @@ final class HTTPRandomInputTests: XCTestCase {
     }
 
     func testRandomInputNeverTrapsTheResponseParser() {
-        var rng = HTTPTestRNG(seed: 19700101)
+        var rng = WireCodecTestRNG(seed: 19700101)
         var parts = 0, errors = 0
         for _ in 0..<2000 {
             let input = randomInput(&rng)

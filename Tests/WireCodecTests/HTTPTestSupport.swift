@@ -9,18 +9,7 @@
 import XCTest
 @testable import WireCodec
 
-/// HTTPTestRNG (Steele, Lea, Flood 2014): tiny, seeded, good enough to pick split points.
-struct HTTPTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// Random splits use WireCodecTestRNG (SplitMix64, in WebSocketTestSupportTests.swift).
 
 struct HTTPFeeding {
     var name: String
@@ -40,7 +29,7 @@ func httpFeedings(of bytes: [UInt8], randomSplits: Int = 40, seed: UInt64 = 0x5E
         if bytes.count > exhaustiveLimit && !near { continue }
         result.append(HTTPFeeding(name: "split at \(cut)", chunks: [Array(bytes[..<cut]), Array(bytes[cut...])]))
     }
-    var rng = HTTPTestRNG(seed: seed)
+    var rng = WireCodecTestRNG(seed: seed)
     for n in 0..<randomSplits {
         var chunks: [[UInt8]] = [], i = 0
         while i < bytes.count {
