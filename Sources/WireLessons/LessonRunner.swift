@@ -101,7 +101,7 @@ public enum LessonRunner {
             let dropAt = settings.duration / 2
             Thread.detachNewThread {
                 usleep(useconds_t(dropAt * 1e6) + 1_000_000)   // + setup time
-                server.dropSSEStreams()
+                server.dropStreams(of: .sse)
             }
         }
         let bar = ProgressBar(total: settings.duration)

@@ -98,9 +98,9 @@ public final class Server {
         for w in workers { w.loop.stop() }
     }
 
-    /// Drops every SSE stream, as a flaky network would (lesson 3 shows the resume).
-    public func dropSSEStreams() {
-        for w in workers { w.loop.execute { w.dropSSEStreams() } }
+    /// Drops every SSE or WebSocket stream, as a flaky network would (lesson 3 shows the resume).
+    public func dropStreams(of transport: Transport) {
+        for w in workers { w.loop.execute { w.dropStreams(of: transport) } }
     }
 
     /// Applies POST /control: new rate and/or size.

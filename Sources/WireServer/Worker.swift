@@ -87,10 +87,15 @@ public final class Worker {
         }
     }
 
-    /// Closes every SSE stream on this loop (a lesson's "the network dropped" moment; the
-    /// clients reconnect with Last-Event-ID).
-    func dropSSEStreams() {
-        for c in sseSubscribers.members { c.close() }
+    /// Closes every stream of `transport` on this loop without a goodbye, as a lost network
+    /// would (a lesson's "the network dropped" moment; clients resume with Last-Event-ID or
+    /// `since`).
+    func dropStreams(of transport: Transport) {
+        switch transport {
+        case .sse: for c in sseSubscribers.members { c.close() }
+        case .ws: for c in webSocketSubscribers.members { c.close() }
+        case .poll, .longpoll: break
+        }
     }
 
     // MARK: housekeeping: timeouts and heartbeats
