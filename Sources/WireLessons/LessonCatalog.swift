@@ -17,10 +17,9 @@ public struct Lesson {
     public var folder: String { String(format2: number) + "-" + slug }
 }
 
-/// One measured run of a lesson: the swept value (if any), the race result and the model.
+/// One measured run of a lesson: its label (the swept value, if any), the race result and the model.
 public struct LessonRun {
     public var label: String
-    public var sweptValue: Double?
     public var result: RaceResult
     public var predictions: [RaceTransport: Prediction]
 

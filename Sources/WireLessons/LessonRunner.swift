@@ -72,7 +72,7 @@ public enum LessonRunner {
             for t in settings.transports {
                 predictions[t] = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt))
             }
-            let run = LessonRun(label: label, sweptValue: nil, result: result, predictions: predictions)
+            let run = LessonRun(label: label, result: result, predictions: predictions)
             runs.append(run)
             for line in LessonReport.table(run) { say(line) }
             say("")

@@ -126,6 +126,10 @@ extension Connection {
 }
 
 /// Builds a response head straight into bytes: the status line, Date, then fields.
+/// The server does not go through `HTTPSerializer.responseHead` (which takes `HTTPHeaders`
+/// values) because this runs once per request: here the head is appended into one buffer, with
+/// the common lines (status 200, Content-Type, Cache-Control, Date) prebuilt. The wording of
+/// the lines is the same (RFC 9112 §4 status line, §5 field lines).
 struct ResponseHead {
     private var bytes: [UInt8]
 

@@ -164,7 +164,6 @@ final class Listener: FDHandler {
 struct SubscriberList {
     private(set) var members: [Connection] = []
     var isEmpty: Bool { members.isEmpty }
-    var count: Int { members.count }
     mutating func add(_ c: Connection) {
         guard c.subscriberSlot < 0 else { return }
         c.subscriberSlot = members.count

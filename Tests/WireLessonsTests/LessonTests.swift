@@ -63,7 +63,7 @@ final class LessonCatalogTests: XCTestCase {
                                     histogram: histogram, totals: totals, connectMillis: 1, perClient: [])
             let result = RaceResult(settings: settings, server: "in-process", clock: "", firstID: 1, lastID: 50,
                                     elapsed: 10, startedAtMicros: 0, endedAtMicros: 0, results: [t], serverCheck: nil)
-            return LessonRun(label: "", sweptValue: nil, result: result, predictions: [:])
+            return LessonRun(label: "", result: result, predictions: [:])
         }
         let lesson = LessonCatalog.lesson(1)!
         let slow = lesson.notice([run(latencyMicros: 500_000)])
