@@ -135,7 +135,7 @@ public enum Inspector {
             else if text.hasPrefix(":") { note = "comment (a heartbeat keeps proxies from timing out)" }
             else if text.hasPrefix("id:") { note = "field id: becomes Last-Event-ID on reconnect" }
             else if text.hasPrefix("event:") { note = "field event: the listener name (topic)" }
-            else if text.hasPrefix("data:") { note = "field data: the event JSON (CONTRACT §1)" }
+            else if text.hasPrefix("data:") { note = "field data: the event JSON (PROTOCOL.md §1)" }
             else { note = "field" }
             lines.append((indent ? "  " : "") + line(piece.count, visible(piece.prefix(120)) + (piece.count > 120 ? "…" : ""), note))
             start = index + 1

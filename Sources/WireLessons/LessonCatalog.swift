@@ -1,4 +1,4 @@
-// The course: eight lessons (CONTRACT §6). Each lesson's walkthrough is Lessons/NN-slug/README.md
+// The course: eight lessons (PROTOCOL.md §6). Each lesson's walkthrough is Lessons/NN-slug/README.md
 // and what it measures is Lessons/NN-slug/scenario.json; this file holds what `wirelab lesson`
 // says around the measurement: the idea in two sentences, which exchange to show on the wire,
 // and the "what to notice" sentences, computed from the measured numbers (never canned).

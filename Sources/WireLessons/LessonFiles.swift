@@ -1,5 +1,5 @@
 // Where the lessons live on disk, and how a lesson's scenario.json becomes race settings.
-// A scenario holds `wirelab race` settings (CONTRACT §4 names) plus, under "lesson", what only
+// A scenario holds `wirelab race` settings (PROTOCOL.md §4 names) plus, under "lesson", what only
 // the lesson runner uses: a sweep over one setting, or the talk-back exchange of lesson 6.
 import Foundation
 import WireMeasure

@@ -1,4 +1,4 @@
-// Two clocks, never mixed (DESIGN: "one clock for latency"):
+// Two clocks, never mixed (design rule: "one clock for latency", PROTOCOL.md):
 //  - wall-clock microseconds since the Unix epoch stamp events (`ts`), so a client on another
 //    process can subtract it from its own wall clock;
 //  - monotonic nanoseconds drive intervals and timeouts, immune to clock steps.

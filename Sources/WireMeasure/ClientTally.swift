@@ -1,6 +1,6 @@
-// What one client counted at its own sockets (CONTRACT §5), and which events it received.
+// What one client counted at its own sockets (PROTOCOL.md §5), and which events it received.
 //
-// Byte counts come from read()/write() return values only (DESIGN: "never re-computed from
+// Byte counts come from read()/write() return values only (design rule, PROTOCOL.md: "never re-computed from
 // message sizes"). Wire bytes add an estimate of the TCP/IP headers from the kernel's own
 // segment counters (TCP_INFO tcpi_segs_out / tcpi_segs_in), read just before each socket is
 // closed:

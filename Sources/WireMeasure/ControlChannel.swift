@@ -1,6 +1,6 @@
 // Control requests: GET /stats, GET /time, POST /control — blocking, one short connection
 // each, on the calling thread. None is a transport endpoint and none carries `client=`, so the
-// server counts them under no transport and no client (CONTRACT §5: the race's tagged clients
+// server counts them under no transport and no client (PROTOCOL.md §5: the race's tagged clients
 // are the only thing it sends to /poll, /longpoll, /sse, /ws).
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 // EventScanner: the two numbers latency needs (`id`, `ts`) out of an event's JSON, without a
 // general JSON parser on the hot path (10,000 clients × 10 events/s is 100,000 events a second).
 //
-// Why scanning is safe: CONTRACT §1 fixes the event as {"id":N,"ts":T,"topic":...,"data":"..."},
+// Why scanning is safe: PROTOCOL.md §1 fixes the event as {"id":N,"ts":T,"topic":...,"data":"..."},
 // keys in this order, no spaces. Inside a JSON string a quote is always escaped (\"), so the byte
 // sequence {"id": — a brace followed by an unescaped quote — can only be the start of an event
 // object, never text inside `data`. The same holds for "next": and "missed": in a polling body.
@@ -13,7 +13,7 @@ public enum EventScanner {
         public init(id: Int, ts: Int64) { self.id = id; self.ts = ts }
     }
 
-    /// A polling answer: {"events":[...],"next":M,"missed":K} (CONTRACT §2).
+    /// A polling answer: {"events":[...],"next":M,"missed":K} (PROTOCOL.md §2).
     public struct PollBody: Equatable {
         public var events: [Stamp]
         public var next: Int?

@@ -1,5 +1,5 @@
 // One HTTP response being received by a polling client: the streaming parser's parts gathered
-// into status + body (a polling answer is small, CONTRACT §2 caps it at 1000 events).
+// into status + body (a polling answer is small, PROTOCOL.md §2 caps it at 1000 events).
 import WireCodec
 
 struct HTTPExchange {

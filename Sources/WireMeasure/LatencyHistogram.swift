@@ -103,7 +103,7 @@ public struct LatencyHistogram: Equatable {
     }
 }
 
-/// The five numbers `race` reports (CONTRACT §5 `latency_ms`), in milliseconds.
+/// The five numbers `race` reports (PROTOCOL.md §5 `latency_ms`), in milliseconds.
 public struct LatencySummary: Equatable {
     public var p50: Double
     public var p95: Double

@@ -1,4 +1,4 @@
-// Long polling (CONTRACT §2 GET /longpoll?since=N): ask, and the server holds the answer until
+// Long polling (PROTOCOL.md §2 GET /longpoll?since=N): ask, and the server holds the answer until
 // there is an event after N (or 25 s pass with none: an empty response). Ask again at once.
 // At the end of the run the client stops once it has every event of the run; the request then
 // waiting at the server is abandoned (it was sent and counted; it has no answer).

@@ -1,4 +1,4 @@
-// What the two polling clients share (CONTRACT §2): one GET at a time on a keep-alive
+// What the two polling clients share (PROTOCOL.md §2): one GET at a time on a keep-alive
 // connection, each answered with `{"events":[...],"next":M,"missed":K}`. They differ only in
 // *when* they ask: on a timer (ShortPollClient) or again at once (LongPollClient).
 import WireLoop

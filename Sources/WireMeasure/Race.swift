@@ -1,4 +1,4 @@
-// Race: the transports side by side against one event stream (CONTRACT §4, §5).
+// Race: the transports side by side against one event stream (PROTOCOL.md §4, §5).
 //
 // Theory of operation
 // -------------------

@@ -1,5 +1,5 @@
 // RaceClient: one client's TCP connection on the race's event loop — connect, write, read,
-// close — with the byte accounting of CONTRACT §5 taken at the socket. The four transport
+// close — with the byte accounting of PROTOCOL.md §5 taken at the socket. The four transport
 // clients (ShortPollClient, LongPollClient, SSEClient, WebSocketClient) subclass it and only
 // say what to send and what the bytes mean.
 //
@@ -287,7 +287,7 @@ class RaceClient: FDHandler {
 
     // MARK: requests
 
-    /// GET `target` with `Host` and the given extra fields (CONTRACT §2 endpoints).
+    /// GET `target` with `Host` and the given extra fields (PROTOCOL.md §2 endpoints).
     func request(_ target: String, _ fields: [(String, String)] = []) -> [UInt8] {
         counts.requests += 1
         var headers = HTTPHeaders()

@@ -1,4 +1,4 @@
-// The four ways to print a race (CONTRACT §4 --format): an aligned table for the terminal,
+// The four ways to print a race (PROTOCOL.md §4 --format): an aligned table for the terminal,
 // Markdown (for a lesson's README), CSV (one row per transport, §5 names flattened) and JSON
 // ({"scenario":{...},"results":[...]} with §5 names, latency as an object).
 import Foundation

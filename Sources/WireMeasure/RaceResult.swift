@@ -1,4 +1,4 @@
-// What a race found (CONTRACT §5), per transport, plus how it was run.
+// What a race found (PROTOCOL.md §5), per transport, plus how it was run.
 //
 // Definitions (also in `wirelab race --help`):
 //   events, missed, duplicates  per client: averaged over the transport's clients (with one
@@ -49,7 +49,7 @@ public struct TransportResult: Equatable {
     public var failures: [String] { perClient.compactMap { $0.failure.map { "\($0)" } } }
 }
 
-/// Does the server's /stats agree with our counts? (CONTRACT §5: to the byte.)
+/// Does the server's /stats agree with our counts? (PROTOCOL.md §5: to the byte.)
 public struct ServerCheck: Equatable {
     public var agrees: Bool
     /// One line per disagreement, e.g. "ws: bytes_down 1234 here, bytes_out 1240 at the server".

@@ -1,4 +1,4 @@
-// What a race runs: the settings of CONTRACT §4 `wirelab race`, also readable from a scenario
+// What a race runs: the settings of PROTOCOL.md §4 `wirelab race`, also readable from a scenario
 // file (a lesson's scenario.json) with the same names. Flags override the file; the command line
 // applies them on top of `RaceSettings(scenario:)`.
 import Foundation
@@ -7,7 +7,7 @@ import Foundation
 public enum RaceTransport: String, CaseIterable, Equatable {
     case poll, longpoll, sse, ws
 
-    /// The endpoint path (CONTRACT §2).
+    /// The endpoint path (PROTOCOL.md §2).
     public var path: String { "/" + rawValue }
 }
 
@@ -23,7 +23,7 @@ public struct RaceSettingsError: Error, Equatable, CustomStringConvertible {
 }
 
 public struct RaceSettings: Equatable {
-    // MARK: CONTRACT §4 settings, with its defaults
+    // MARK: PROTOCOL.md §4 settings, with its defaults
     /// A server speaking the contract; nil: race starts its own.
     public var url: String?
     public var transports: [RaceTransport] = RaceTransport.allCases

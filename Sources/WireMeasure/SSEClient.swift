@@ -1,10 +1,10 @@
-// Server-Sent Events (CONTRACT §2 GET /sse): one request, then a response that never ends;
+// Server-Sent Events (PROTOCOL.md §2 GET /sse): one request, then a response that never ends;
 // each event is a `text/event-stream` block inside an HTTP/1.1 chunk. Bytes go through the
 // response parser (de-chunking) and then the SSE decoder (WHATWG §9.2.6), as in a browser's
 // EventSource.
 //
 // Like EventSource, a dropped stream is reopened with `Last-Event-ID: <last id seen>`, and the
-// server replays what was missed (CONTRACT §2: Last-Event-ID wins over since).
+// server replays what was missed (PROTOCOL.md §2: Last-Event-ID wins over since).
 import WireLoop
 import WireCodec
 

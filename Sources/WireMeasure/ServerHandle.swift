@@ -49,7 +49,7 @@ final class ChildServer {
     private(set) var port = 0
 
     /// Starts `executable serve --host 127.0.0.1 --port 0 --rate R --size B` and reads the port
-    /// from its first line ("wirelab listening on http://HOST:PORT", CONTRACT §4).
+    /// from its first line ("wirelab listening on http://HOST:PORT", PROTOCOL.md §4).
     init(executable: String, rate: Double, size: Int) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--rate", JSONValue.format(rate), "--size", String(size)]

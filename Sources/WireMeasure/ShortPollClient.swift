@@ -1,4 +1,4 @@
-// Short polling (CONTRACT §2 GET /poll?since=N): ask every `interval` seconds on one
+// Short polling (PROTOCOL.md §2 GET /poll?since=N): ask every `interval` seconds on one
 // keep-alive connection, whatever happened since.
 //
 // Timeline of a run of length D with interval I: connect before the run; polls at

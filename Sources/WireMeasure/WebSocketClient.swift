@@ -1,4 +1,4 @@
-// WebSocket (RFC 6455; CONTRACT §2 GET /ws): the opening handshake, then one text message per
+// WebSocket (RFC 6455; PROTOCOL.md §2 GET /ws): the opening handshake, then one text message per
 // event. As a client we
 //   - send a fresh Sec-WebSocket-Key and check Sec-WebSocket-Accept (§4.1 "the client MUST
 //     Fail the WebSocket Connection" if it is not Base64(SHA-1(key + GUID)));

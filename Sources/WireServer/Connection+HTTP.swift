@@ -25,7 +25,7 @@ extension Connection {
             Router.route(request, on: self)
         }
         guard phase == .http && !closeWhenFlushed else { return }
-        // CONTRACT §3: a head must be complete 10 s after the first byte of a request.
+        // PROTOCOL.md §3: a head must be complete 10 s after the first byte of a request.
         let now = LoopClock.monotonicNanos()
         if parser.hasPartialRequest {
             if headDeadline == 0 { headDeadline = now + LoopClock.nanos(seconds: worker.config.headTimeout) }
@@ -114,7 +114,7 @@ extension Connection {
         closeAfterFlush()
     }
 
-    /// CONTRACT §3: head not complete in time: 408, then close.
+    /// PROTOCOL.md §3: head not complete in time: 408, then close.
     func requestTimedOut() {
         headDeadline = 0
         if !parser.hasPartialRequest && consumedSoFar > 0 {

@@ -1,5 +1,5 @@
 // A Connection is one accepted TCP socket and the small state machine that drives it
-// (DESIGN: reading head -> routing -> streaming / upgraded / closing):
+// (design: reading head -> routing -> streaming / upgraded / closing):
 //
 //     .http ──(GET /longpoll, nothing new)──▶ .longPolling ──(event or timeout)──▶ .http
 //       │ ──(GET /sse)──────────────────────▶ .sse
@@ -230,7 +230,7 @@ final class Connection: FDHandler {
             if headDeadline > 0 && now >= headDeadline {
                 requestTimedOut()
             } else if idleDeadline > 0 && now >= idleDeadline && !parser.hasPartialRequest {
-                close()     // CONTRACT §3: an idle keep-alive connection may be closed silently.
+                close()     // PROTOCOL.md §3: an idle keep-alive connection may be closed silently.
             }
         case .sse:
             sseHeartbeat(now: now, heartbeat: heartbeat)

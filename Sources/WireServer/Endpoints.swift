@@ -1,4 +1,4 @@
-// The small endpoints: /stats, /publish, /control (CONTRACT §2).
+// The small endpoints: /stats, /publish, /control (PROTOCOL.md §2).
 import Foundation
 import WireCodec
 

@@ -2,7 +2,7 @@
 //  - `publish` numbers an event (ids 1, 2, 3, ...), stamps it with the wall clock, serializes it
 //    once, stores it in the history ring and hands it to `onPublish` (the server's fan-out);
 //  - the history ring keeps the last `history` events so pollers and reconnecting streams can
-//    ask for "everything after id N" (CONTRACT §1, §2);
+//    ask for "everything after id N" (PROTOCOL.md §1, §2);
 //  - the generator settings (`rate`, `size`) live here too, changed by POST /control.
 // Shared by every loop thread, so every method takes the lock; none does I/O.
 import WireLoop
@@ -44,7 +44,7 @@ public final class Feed {
         }
     }
 
-    /// The payload of a generated tick: `size` printable ASCII characters (CONTRACT §1).
+    /// The payload of a generated tick: `size` printable ASCII characters (PROTOCOL.md §1).
     public static func tickData(size: Int) -> String {
         String(repeating: "x", count: size)
     }

@@ -1,5 +1,5 @@
 // The little JSON we write by hand. Every event must serialize to the same bytes on every
-// transport (CONTRACT §1), so we do not leave key order or spacing to a general encoder.
+// transport (PROTOCOL.md §1), so we do not leave key order or spacing to a general encoder.
 
 public enum JSON {
     /// Appends `text` as a JSON string literal (RFC 8259 §7): quotes, backslashes and control

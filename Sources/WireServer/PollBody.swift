@@ -1,4 +1,4 @@
-// The body of a polling answer (CONTRACT §2): `{"events":[...],"next":M,"missed":K}`.
+// The body of a polling answer (PROTOCOL.md §2): `{"events":[...],"next":M,"missed":K}`.
 // The event JSON is copied in as published: the bytes of an event are the same on every transport.
 
 struct PollBody {

@@ -1,4 +1,4 @@
-// Short polling and long polling (CONTRACT §2). Both answer with the same body,
+// Short polling and long polling (PROTOCOL.md §2). Both answer with the same body,
 // `{"events":[...],"next":M,"missed":K}`; they differ only in *when*:
 //  - /poll answers at once, even with no events (an "empty response": the cost of polling);
 //  - /longpoll holds the request until an event with id > since exists, or `timeout` s pass.

@@ -1,5 +1,5 @@
-// One published event, serialized once (DESIGN: "encode once and write many"): the event JSON
-// of CONTRACT §1, and the framed bytes each push transport writes, built at publication and then
+// One published event, serialized once (design rule: "encode once and write many"): the event JSON
+// of PROTOCOL.md §1, and the framed bytes each push transport writes, built at publication and then
 // written unchanged to every subscriber.
 import WireCodec
 
@@ -14,7 +14,7 @@ public final class PublishedEvent {
     public let topic: Topic
     /// `{"id":42,"ts":...,"topic":"tick","data":"..."}`: exactly these keys, this order, no spaces.
     public let json: [UInt8]
-    /// SSE block: `id: 42\nevent: tick\ndata: <json>\n\n` (CONTRACT §2).
+    /// SSE block: `id: 42\nevent: tick\ndata: <json>\n\n` (PROTOCOL.md §2).
     public let sseBlock: [UInt8]
     /// The same block as one HTTP/1.1 chunk (RFC 9112 §7.1), for chunked SSE responses.
     public let sseChunk: [UInt8]

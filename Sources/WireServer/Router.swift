@@ -1,4 +1,4 @@
-// Routing: which handler answers which request (CONTRACT §2), and the checks every transport
+// Routing: which handler answers which request (PROTOCOL.md §2), and the checks every transport
 // endpoint shares: methods, query parameters, the client tag, Origin.
 import WireCodec
 import WireLoop
@@ -91,7 +91,7 @@ enum Router {
             }
             tag.client = c.stats.client(name)
         }
-        // since, timeout, limit: non-negative integers (CONTRACT §3).
+        // since, timeout, limit: non-negative integers (PROTOCOL.md §3).
         var numbers: [String: Int] = [:]
         for name in ["since", "timeout", "limit"] {
             guard let text = query[name] else { continue }
@@ -129,7 +129,7 @@ enum Router {
         value.split(separator: ",").contains { $0.trimmingSpaces().lowercased() == token }
     }
 
-    /// CONTRACT §2: `client=NAME`, 1-64 of [A-Za-z0-9_.-].
+    /// PROTOCOL.md §2: `client=NAME`, 1-64 of [A-Za-z0-9_.-].
     static func isValidClientName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...64).contains(bytes.count) else { return false }

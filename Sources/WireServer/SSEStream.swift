@@ -1,4 +1,4 @@
-// Server-Sent Events (CONTRACT §2, WHATWG HTML §9.2): one response that never ends.
+// Server-Sent Events (PROTOCOL.md §2, WHATWG HTML §9.2): one response that never ends.
 // HTTP/1.1 streams it with chunked transfer coding (RFC 9112 §7.1), one chunk per event;
 // HTTP/1.0 has no chunks, so the stream is delimited by closing the connection.
 import WireLoop
@@ -63,7 +63,7 @@ extension Connection {
         send(s.chunked ? event.sseChunk : event.sseBlock, tag: tag)
     }
 
-    /// CONTRACT §2: during silence, `: hb\n\n` every `heartbeat` seconds.
+    /// PROTOCOL.md §2: during silence, `: hb\n\n` every `heartbeat` seconds.
     // LESSON: sse-heartbeat
     func sseHeartbeat(now: Int64, heartbeat: Int64) {
         guard var s = sse, now - s.lastWrite >= heartbeat else { return }

@@ -85,7 +85,7 @@ public final class Server {
         config.host.contains(":") ? "[\(config.host)]" : config.host
     }
 
-    /// Graceful stop (CONTRACT §4): WebSockets get close 1001, streams end, then loops stop.
+    /// Graceful stop (PROTOCOL.md §4): WebSockets get close 1001, streams end, then loops stop.
     /// Blocks until the loops have flushed what they could (at most `grace` seconds).
     public func shutdown(grace: Double = 1.0) {
         let already = stopLock.withLock { () -> Bool in let s = stopped; stopped = true; return s }

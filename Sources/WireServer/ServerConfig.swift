@@ -1,4 +1,4 @@
-// What `wirelab serve` can be told (CONTRACT §4), with the contract's defaults.
+// What `wirelab serve` can be told (PROTOCOL.md §4), with the protocol reference's defaults.
 import WireLoop
 
 public struct ServerConfig {
@@ -21,11 +21,11 @@ public struct ServerConfig {
     public var selector = SelectorKind.platformDefault
     /// Token for POST /control from non-loopback callers; random per start when nil.
     public var controlToken: String? = nil
-    /// POST /control trusts loopback callers (CONTRACT §2). Tests turn this off to play a
+    /// POST /control trusts loopback callers (PROTOCOL.md §2). Tests turn this off to play a
     /// remote caller without leaving 127.0.0.1.
     public var trustLoopback = true
 
-    // Limits of CONTRACT §3.
+    // Limits of PROTOCOL.md §3.
     public var maxHeadBytes = 16 * 1024
     public var maxBodyBytes = 64 * 1024
     /// Seconds to complete a request head (408 after).

@@ -1,7 +1,7 @@
-// Byte and request counters, per transport and per client (CONTRACT §2 `/stats`).
+// Byte and request counters, per transport and per client (PROTOCOL.md §2 `/stats`).
 //
 // Counts are taken where bytes cross the socket: the return values of read() and write(), never
-// recomputed from message sizes (DESIGN). Each loop thread owns a shard; a shard's lock is only
+// recomputed from message sizes (a design rule). Each loop thread owns a shard; a shard's lock is only
 // ever contended by a `/stats` request summing all shards.
 import WireLoop
 
@@ -23,7 +23,7 @@ public struct Counters: Equatable {
     public var bytesIn = 0
     public var bytesOut = 0
     public var eventsSent = 0
-    /// Connections open now (not in the CONTRACT §2 object; the teacher view reads it from
+    /// Connections open now (not in the PROTOCOL.md §2 object; the teacher view reads it from
     /// GET /classroom/stats).
     public var open = 0
     public init() {}
@@ -123,7 +123,7 @@ public final class Stats {
         return (transports, clients)
     }
 
-    /// The `/stats` body (CONTRACT §2).
+    /// The `/stats` body (PROTOCOL.md §2).
     public func json(eventsPublished: Int) -> String {
         let t = totals()
         let uptime = Double(LoopClock.monotonicNanos() - startNanos) / 1e9

@@ -1,4 +1,4 @@
-// What a client may say on /ws (CONTRACT §2):
+// What a client may say on /ws (PROTOCOL.md §2):
 //   {"type":"publish","data":"..."}   publishes a chat event
 //   {"type":"since","since":N}        replays retained events after N
 // Anything else gets {"type":"error","error":"..."} and the connection stays open.

@@ -1,6 +1,6 @@
 // WebSocket (RFC 6455) on a connection: the opening handshake (§4.2), then frames both ways.
 //  - /ws: every event is one text message holding the event JSON; the client may send
-//    commands (CONTRACT §2);
+//    commands (PROTOCOL.md §2);
 //  - /echo: every message comes back unchanged (same opcode).
 // The codecs (WireCodec) say what the bytes mean; this file decides what to do about it.
 import WireLoop
@@ -13,7 +13,7 @@ final class WebSocketSession {
     var decoder: WebSocketFrameDecoder
     var assembler: WebSocketMessageAssembler
     var lastSentID = 0
-    /// Pings sent since the last pong (CONTRACT §2: two unanswered pings close with 1001).
+    /// Pings sent since the last pong (PROTOCOL.md §2: two unanswered pings close with 1001).
     var unansweredPings = 0
     var lastPing: Int64
     var closeSent = false
@@ -31,7 +31,7 @@ extension Connection {
         let h = request.headers
         // §4.2.1: a GET with "Upgrade: websocket" ...
         guard let upgrade = h["Upgrade"], Router.headerHasToken(upgrade, "websocket") else {
-            // CONTRACT §2: a plain GET to /ws or /echo is 426 with Upgrade: websocket.
+            // PROTOCOL.md §2: a plain GET to /ws or /echo is 426 with Upgrade: websocket.
             return respondError(to: request, status: 426, "this endpoint speaks WebSocket: send an Upgrade request",
                                 tag: tag, extraHeaders: "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n")
         }
@@ -116,7 +116,7 @@ extension Connection {
         case .pong:
             session.unansweredPings = 0
         case .close(let code, _):
-            // §5.5.1: answer a close with a close; CONTRACT §2: the same code, 1000 if it had none.
+            // §5.5.1: answer a close with a close; PROTOCOL.md §2: the same code, 1000 if it had none.
             if !session.closeSent {
                 session.closeSent = true
                 sendFrame(.close, WebSocketFrameEncoder.closePayload(code: code ?? 1000))
@@ -179,7 +179,7 @@ extension Connection {
         closeAfterFlush()
     }
 
-    /// CONTRACT §2: ping every `heartbeat` s; two unanswered pings close with 1001.
+    /// PROTOCOL.md §2: ping every `heartbeat` s; two unanswered pings close with 1001.
     // LESSON: ws-ping
     func webSocketHeartbeat(now: Int64, heartbeat: Int64) {
         guard let session = webSocket, !session.closeSent, now - session.lastPing >= heartbeat else { return }

@@ -1,7 +1,7 @@
 // Command-line parsing, ours (no package): each subcommand declares its options once; the same
 // declaration drives parsing, validation and `--help`.
 //
-// Rules (CONTRACT §4): a usage error prints ONE line naming the flag and what it accepts, and
+// Rules (PROTOCOL.md §4): a usage error prints ONE line naming the flag and what it accepts, and
 // exits 2. `--flag value` and `--flag=value` both work.
 
 struct UsageError: Error {
@@ -89,7 +89,7 @@ enum ParseOutcome {
 
 extension Command {
     /// Parses `args` for this command. `--help` prints the help (exit 0); a usage error prints
-    /// its one line on stderr (exit 2), as CONTRACT §4 asks of every subcommand.
+    /// its one line on stderr (exit 2), as PROTOCOL.md §4 asks of every subcommand.
     func parse(_ args: [String]) -> ParseOutcome {
         do {
             let parsed = try ArgumentParser.parse(args, for: self)

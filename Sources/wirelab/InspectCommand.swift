@@ -1,4 +1,4 @@
-// `wirelab inspect poll|longpoll|sse|ws [--url URL]` (CONTRACT §4): the bytes of one exchange.
+// `wirelab inspect poll|longpoll|sse|ws [--url URL]` (PROTOCOL.md §4): the bytes of one exchange.
 import WireLessons
 import WireServer
 import WireMeasure

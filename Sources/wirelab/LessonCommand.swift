@@ -1,4 +1,4 @@
-// `wirelab lesson N` (CONTRACT §4, §6): run a lesson. `wirelab lesson` alone lists them.
+// `wirelab lesson N` (PROTOCOL.md §4, §6): run a lesson. `wirelab lesson` alone lists them.
 import WireLessons
 
 enum LessonCommand {

@@ -1,4 +1,4 @@
-// `wirelab race`: the transports side by side (CONTRACT §4, §5). Parsing and printing only;
+// `wirelab race`: the transports side by side (PROTOCOL.md §4, §5). Parsing and printing only;
 // the race itself is WireMeasure.Race.
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +33,7 @@ enum RaceCommand {
         --duration seconds. At the end our own server's generator is paused so nothing is in
         flight while clients close; pollers make one last request; WebSockets close with 1000.
 
-        Columns (CONTRACT §5), per transport:
+        Columns (PROTOCOL.md §5), per transport:
           events       distinct events of the run received, per client (averaged over clients)
           missed       events of the run that never arrived, per client (averaged)
           dup          events received more than once, per client (averaged)

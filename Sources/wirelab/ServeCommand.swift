@@ -1,4 +1,4 @@
-// `wirelab serve`: run the server until SIGINT/SIGTERM (CONTRACT §4).
+// `wirelab serve`: run the server until SIGINT/SIGTERM (PROTOCOL.md §4).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,7 +25,7 @@ enum ServeCommand {
             Option(name: "selector", kind: .choice(["epoll", "poll"]), valueName: "KIND", defaultValue: SelectorKind.platformDefault.rawValue, help: "readiness backend"),
         ],
         discussion: """
-        Endpoints (CONTRACT §2):
+        Endpoints (PROTOCOL.md §2):
           GET  /poll?since=N             events after N, at once
           GET  /longpoll?since=N&timeout=T  the same, when there is one (or after T s)
           GET  /sse?since=N              text/event-stream, one block per event

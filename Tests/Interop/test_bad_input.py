@@ -1,4 +1,4 @@
-"""Every row of CONTRACT §3 with raw sockets: bad input gets a clear answer, and nothing else breaks.
+"""Every row of PROTOCOL.md §3 with raw sockets: bad input gets a clear answer, and nothing else breaks.
 
 A healthy WebSocket client (Python `websockets`, in a thread) is connected before every bad input;
 after each one the test checks the server still answers /healthz and that client still receives

@@ -1,4 +1,4 @@
-"""Real curl against /poll, /longpoll, /sse, /publish, /stats, /time, /healthz (CONTRACT §1, §2)."""
+"""Real curl against /poll, /longpoll, /sse, /publish, /stats, /time, /healthz (PROTOCOL.md §1, §2)."""
 import json
 import os
 import re
@@ -53,7 +53,7 @@ def compact(obj):
 
 class CurlCase(unittest.TestCase):
     def assert_event(self, ev_text, topic=None, size=None):
-        """ev_text: the JSON of one event as it appears on the wire (CONTRACT §1)."""
+        """ev_text: the JSON of one event as it appears on the wire (PROTOCOL.md §1)."""
         m = EVENT_RE.match(ev_text)
         self.assertIsNotNone(m, f"event is not exactly {{\"id\",\"ts\",\"topic\",\"data\"}} compact JSON: {ev_text!r}")
         ev = json.loads(ev_text)

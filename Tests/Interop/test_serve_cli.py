@@ -1,4 +1,4 @@
-"""`wirelab serve` as a process (CONTRACT §4): its stdout lines, signals, usage errors, --help."""
+"""`wirelab serve` as a process (PROTOCOL.md §4): its stdout lines, signals, usage errors, --help."""
 import asyncio
 import re
 import shutil

@@ -1,4 +1,4 @@
-"""/stats counts TCP payload bytes exactly (CONTRACT §2): a raw-socket client counts every byte it
+"""/stats counts TCP payload bytes exactly (PROTOCOL.md §2): a raw-socket client counts every byte it
 sends and receives per transport, tagged client=NAME, and /stats?client=NAME must agree to the byte.
 
 The server runs with --rate 0 and events are published over an untagged /publish connection, so

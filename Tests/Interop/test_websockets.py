@@ -1,4 +1,4 @@
-"""Python `websockets` (a real RFC 6455 client) against /ws, /echo and an upgrade to / (CONTRACT §2)."""
+"""Python `websockets` (a real RFC 6455 client) against /ws, /echo and an upgrade to / (PROTOCOL.md §2)."""
 import asyncio
 import json
 import os

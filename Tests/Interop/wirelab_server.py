@@ -4,7 +4,7 @@
         status, headers, body = srv.get("/poll")
 
 `serve --port 0` prints `wirelab listening on http://HOST:PORT`, then `control token: TOKEN`
-(CONTRACT §4). Leaving the `with` block sends SIGTERM and asserts exit code 0.
+(PROTOCOL.md §4). Leaving the `with` block sends SIGTERM and asserts exit code 0.
 The binary comes from $WIRELAB_BIN (run_all.py sets it from --bin).
 Only ever talks to 127.0.0.1.
 """

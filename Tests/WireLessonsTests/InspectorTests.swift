@@ -57,7 +57,7 @@ final class InspectorTests: XCTestCase {
             "     4 B  1c\\r\\n                                          chunk size: 0x1c = 28 B follow",
             "       6 B  id: 3\\n                                         field id: becomes Last-Event-ID on reconnect",
             "      12 B  event: tick\\n                                   field event: the listener name (topic)",
-            "       9 B  data: {}\\n                                      field data: the event JSON (CONTRACT §1)",
+            "       9 B  data: {}\\n                                      field data: the event JSON (PROTOCOL.md §1)",
             "       1 B  \\n                                              blank line: dispatch the event",
             "     2 B  \\r\\n                                            end of chunk",
         ])

@@ -1,4 +1,4 @@
-// `wirelab race` usage errors exit 2 with one line naming the flag (CONTRACT §4); runtime
+// `wirelab race` usage errors exit 2 with one line naming the flag (PROTOCOL.md §4); runtime
 // failures exit 1. Runs the built binary, next to the test bundle.
 import XCTest
 import Foundation

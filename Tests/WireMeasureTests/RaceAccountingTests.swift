@@ -1,4 +1,4 @@
-// CONTRACT §5: the race's client-side counts equal the server's /stats?client=... counts, to
+// PROTOCOL.md §5: the race's client-side counts equal the server's /stats?client=... counts, to
 // the byte, for every transport.
 import XCTest
 import Foundation

@@ -1,4 +1,4 @@
-// `--format json` and `csv` use the names of CONTRACT §5.
+// `--format json` and `csv` use the names of PROTOCOL.md §5.
 import XCTest
 import Foundation
 @testable import WireMeasure

@@ -139,7 +139,7 @@ final class ServerIntegrationTests: XCTestCase {
         XCTAssertEqual(c.get("/healthz").map { String(decoding: $0.body, as: UTF8.self) }, "ok")
     }
 
-    // MARK: CONTRACT §3: bad input gets a clear answer, and nothing else breaks
+    // MARK: PROTOCOL.md §3: bad input gets a clear answer, and nothing else breaks
 
     private func statusLine(_ bytes: [UInt8]) -> String {
         String(String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").first ?? "")

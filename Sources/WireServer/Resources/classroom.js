@@ -299,7 +299,7 @@ class WebSocketTransport {
     if (this.running) this.connect();
   }
 
-  /** Talking back: a command message on the same connection (CONTRACT §2). */
+  /** Talking back: a command message on the same connection (PROTOCOL.md §2). */
   publish(text) {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) throw new Error('the WebSocket is not open');
     const command = JSON.stringify({ type: 'publish', data: text });

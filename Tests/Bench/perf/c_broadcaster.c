@@ -6,7 +6,7 @@
  *     Sec-WebSocket-Accept = Base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2);
  *   - a plain GET (no Sec-WebSocket-Key) gets the empty poll body
  *     {"events":[],"next":0,"missed":0} and stays keep-alive (idle-HTTP memory reference);
- *   - every 1/rate s (absolute grid) formats ONE event of CONTRACT §1
+ *   - every 1/rate s (absolute grid) formats ONE event of PROTOCOL.md §1
  *     {"id":N,"ts":<wall µs>,"topic":"tick","data":"xxx..."} as one unmasked 0x81 text
  *     frame and loops write() over every WebSocket socket. A short write is counted and the
  *     rest of that frame dropped (a reference loop, not a product: no output queues).
