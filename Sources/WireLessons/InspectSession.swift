@@ -111,6 +111,10 @@ public enum InspectSession {
         if blockOutcome == .done {
             lines += ["", "── the stream: \(chunked ? "each event is one HTTP chunk" : "blocks until the connection closes") ──"]
             lines += chunked ? Inspector.annotateSSEChunks(stream) : Inspector.annotateSSEBlock(stream)
+            // A quiet stream's first block is a heartbeat comment, not an event.
+            if !String(decoding: stream, as: UTF8.self).contains("data:") {
+                lines += ["", "A heartbeat came, no event: the server is quiet and keeps the stream alive with comments (PROTOCOL.md §2)."]
+            }
         } else {
             lines += ["", "── the stream: nothing within \(Inspector.seconds(wait)) s ──"]
             if !stream.isEmpty { lines += chunked ? Inspector.annotateSSEChunks(stream) : Inspector.annotateSSEBlock(stream) }

@@ -143,3 +143,20 @@ final class InspectQuietServerTests: XCTestCase {
         XCTAssertTrue(Inspector.pongCheck([0x8a, 0x00], pingPayload: Array("hi".utf8)).contains("NO"))
     }
 }
+
+/// A quiet server whose heartbeat comes within the wait: the heartbeat is shown, and named.
+final class InspectHeartbeatTests: XCTestCase {
+    func testQuietSSEShowsTheHeartbeatWhenOneComes() throws {
+        var config = ServerConfig()
+        config.port = 0
+        config.rate = 0
+        config.heartbeat = 0.2
+        let server = Server(config: config)
+        try server.start()
+        defer { server.shutdown(grace: 0.1) }
+        let lines = try InspectSession.run(.sse, host: "127.0.0.1", port: server.port, wait: 5)
+        let all = lines.joined(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.contains(": hb\\n") && $0.contains("comment") }, all)
+        XCTAssertTrue(all.contains("A heartbeat came, no event"), all)
+    }
+}
