@@ -160,3 +160,47 @@ final class InspectHeartbeatTests: XCTestCase {
         XCTAssertTrue(all.contains("A heartbeat came, no event"), all)
     }
 }
+
+/// Finding 13 as a new user met it: `wirelab inspect ws --url` against `wirelab serve --rate 0`.
+final class InspectCommandQuietTests: XCTestCase {
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundle, URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()]
+        guard let bin = candidates.map({ $0.appendingPathComponent("wirelab") })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw XCTSkip("wirelab binary not built next to the tests")
+        }
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = ["inspect"] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testInspectWebSocketAgainstAQuietServerExitsZeroWithHandshakeAndPong() throws {
+        var config = ServerConfig()
+        config.port = 0
+        config.rate = 0
+        let server = Server(config: config)
+        try server.start()
+        defer { server.shutdown(grace: 0.1) }
+        let r = try run(["ws", "--url", "http://127.0.0.1:\(server.port)", "--wait", "0.5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("before a whole frame"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("HTTP/1.1 101 Switching Protocols"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("No event came within 0.5 s"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("same payload as ping   yes"), r.stdout)
+    }
+
+    func testWaitMustBeAPositiveNumber() throws {
+        let r = try run(["ws", "--wait", "0"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--wait"), r.stderr)
+    }
+}
