@@ -158,8 +158,11 @@ public enum InspectSession {
     static func afterHandshake(_ client: BlockingClient, wait: Double, maskingKey: () -> [UInt8]) -> [String] {
         var lines: [String] = []
         switch readFrame(client, within: wait) {
-        case .frame(let event):
-            lines += ["", "── an event, server → client ──"] + Inspector.annotateFrame(event, direction: "server→client")
+        case .frame(let frame):
+            // Usually an event (text); on a quiet server it can be the server's own ping.
+            let isEvent = frame.first.map { $0 & 0x0F } == 0x1
+            lines += ["", isEvent ? "── an event, server → client ──" : "── a frame from the server (no event yet) ──"]
+            lines += Inspector.annotateFrame(frame, direction: "server→client")
         case .quiet:
             lines += ["", "── no event within \(Inspector.seconds(wait)) s ──", Inspector.quietSentence(.ws, wait: wait, closed: false)]
         case .closed:

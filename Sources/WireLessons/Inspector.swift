@@ -235,10 +235,13 @@ extension Inspector {
         }
     }
 
-    /// Seconds as a person writes them: 2, 0.5.
+    /// A number as a person writes it: 2, 0.5 (at most one decimal).
     public static func seconds(_ v: Double) -> String {
-        v == v.rounded() ? String(Int(v)) : Say.round1(v)
+        v == v.rounded() ? String(Int(v)) : round1(v)
     }
+
+    /// One decimal: 0.25 → "0.3", 2 → "2.0".
+    public static func round1(_ v: Double) -> String { String(Double(Int((v * 10).rounded())) / 10) }
 
     /// Whether a pong frame (unmasked, from the server) carries the ping's payload back.
     public static func pongCheck(_ pong: [UInt8], pingPayload: [UInt8]) -> String {

@@ -60,12 +60,15 @@ public struct PredictionQuestion {
         let chosen: (label: String, settings: RaceSettings) = runIndex(of: runs.count).map { runs[$0] } ?? ("", scenario.base)
         let s = chosen.settings
         let fills: [(String, String)] = [
-            ("{rate}", JSONNumber.text(s.rate)), ("{size}", String(s.size)), ("{duration}", JSONNumber.text(s.duration)),
-            ("{clients}", String(s.clients)), ("{poll_interval}", JSONNumber.text(s.pollInterval)), ("{label}", chosen.label),
+            ("{rate}", plain(s.rate)), ("{size}", String(s.size)), ("{duration}", plain(s.duration)),
+            ("{clients}", String(s.clients)), ("{poll_interval}", plain(s.pollInterval)), ("{label}", chosen.label),
             ("{messages}", String(scenario.talkBackMessages)), ("{message_size}", String(scenario.talkBackSize)),
         ]
         return fills.reduce(question) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
     }
+
+    /// A setting as the scenario writes it: 2, 0.25.
+    func plain(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
 
     /// What the lesson measured for this question, and where it came from.
     public func measured(in results: LessonResults) -> (value: Double, source: String)? {
@@ -193,15 +196,19 @@ public enum PredictionPrompt {
         var text = "off by \(sign)\(shown)"
         if measured != 0 {
             let pct = abs(d / measured * 100)
-            text += " (\(sign)\(pct >= 10 ? String(Int(pct.rounded())) : Say.round1(pct)) %)"
+            text += " (\(sign)\(pct >= 10 ? String(Int(pct.rounded())) : Inspector.round1(pct)) %)"
         }
         return text
     }
 
     /// A figure with its unit: "412 B", "2.5 B", "214 µs", "801 requests", "20.5 requests".
     public static func format(_ v: Double, _ unit: String) -> String {
-        if unit == "ms" { return Say.ms(v) }
-        var n = abs(v) >= 100 ? String(Int(v.rounded())) : Say.round1(v)
+        if unit == "ms" {
+            // Below a millisecond in µs, as the lesson tables show latencies.
+            if abs(v) < 1 { return "\(Int((v * 1000).rounded())) µs" }
+            return abs(v) >= 10 ? "\(Int(v.rounded())) ms" : "\(Inspector.round1(v)) ms"
+        }
+        var n = abs(v) >= 100 ? String(Int(v.rounded())) : Inspector.round1(v)
         if n.hasSuffix(".0") { n.removeLast(2) }
         return n + " " + unit
     }
