@@ -105,8 +105,12 @@ final class InstructorKitTests: XCTestCase {
             if lesson.number == 6 {
                 XCTAssertEqual(cell, "\(scenario.talkBackMessages) messages each way")
             } else {
-                let total = scenario.runs().reduce(0) { $0 + $1.settings.duration }
-                XCTAssertEqual(cell, "\(JSONNumber.text(total)) s", lesson.folder)
+                // Each configuration runs `lesson.repeat` times (1 unless the scenario says).
+                let dir = try XCTUnwrap(LessonFiles.directory())
+                let raw = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(lesson.folder)/scenario.json"))) as? [String: Any]
+                let repeats = ((raw?["lesson"] as? [String: Any])?["repeat"] as? Int) ?? 1
+                let total = scenario.runs().reduce(0) { $0 + $1.settings.duration } * Double(repeats)
+                XCTAssertEqual(cell, "\(JSONNumber.text(total)) s", "\(lesson.folder): the kit's 'measured for' cell")
             }
         }
     }
