@@ -28,11 +28,12 @@ enum LessonCommand {
         your measurements. The walkthroughs are Lessons/NN-slug/README.md.
 
         Examples:
-          wirelab lesson            list the lessons
-          wirelab lesson 3 --step   lesson 3, pausing between parts (for a classroom)
-          wirelab lesson 2 --predict       asks a question first; answer it, then watch the run
-          wirelab lesson 2 --predict 20    the same, the answer given up front (for scripts)
-          make lesson-1             build in release mode and run lesson 1
+          wirelab lesson                  list the lessons
+          wirelab lesson 3 --step         lesson 3, pausing between parts (for a classroom)
+          wirelab lesson 2 --predict      a question first (Lessons/NN-slug/predict.json); your
+                                          number against the measurement and the model after
+          wirelab lesson 2 --predict 20   the same, the number given up front (scripts, a class's median)
+          make lesson-1                   build in release mode and run lesson 1
         """)
 
     static func run(_ args: [String]) -> Int32 {
