@@ -210,6 +210,8 @@ public enum PredictionPrompt {
         }
         var n = abs(v) >= 100 ? String(Int(v.rounded())) : Inspector.round1(v)
         if n.hasSuffix(".0") { n.removeLast(2) }
+        // "1 request", "2 requests".
+        if n == "1" && unit.count > 1 && unit.hasSuffix("s") { return "1 " + unit.dropLast() }
         return n + " " + unit
     }
 }

@@ -85,6 +85,7 @@ final class StudentPredictionTests: XCTestCase {
         XCTAssertEqual(lines[2], "  you       300 µs        off by +50 µs (+20 %)")
         XCTAssertEqual(lines.last, "You were closer than the model.")
         XCTAssertEqual(PredictionPrompt.offBy(120, 120.02, "B"), "spot on")
+        XCTAssertEqual(PredictionPrompt.offBy(20, 21, "requests"), "off by −1 request (−4.8 %)")
         XCTAssertEqual(PredictionPrompt.offBy(120, 120.2, "B"), "off by −0.2 B (−0.2 %)")
         XCTAssertTrue(PredictionPrompt.report(question: "Q?", unit: "B", guess: nil, measured: 1, model: nil, source: "")
             .last!.contains("--predict VALUE"))
