@@ -242,6 +242,11 @@ final class ServerIntegrationTests: XCTestCase {
         let body = #"{"rate":7}"#
         c.send("POST /control HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         XCTAssertEqual(c.readResponse()?.head.status, 403)
+        c.send("POST /control HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer wrong\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(c.readResponse()?.head.status, 403, "a wrong token is refused")
+        c.send("POST /control HTTP/1.1\r\nHost: t\r\nAuthorization: secret\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        XCTAssertEqual(c.readResponse()?.head.status, 403, "the token without the Bearer scheme is refused")
+        XCTAssertEqual(s.server.feed.rate, 0, "nothing changed before the right token")
         c.send("POST /control HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer secret\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
         let ok = try XCTUnwrap(c.readResponse())
         XCTAssertEqual(ok.head.status, 200)
