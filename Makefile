@@ -12,11 +12,14 @@ build:
 release:
 	$(SWIFT) build -c release
 
-# Every test: unit tests, then interop tests with real clients (curl, Python websockets, Chromium).
+# Every test: unit tests, then interop tests with real clients (curl, Python websockets, Chromium),
+# once on the default selector backend (epoll on Linux) and once on poll(). A skipped or missing
+# peer fails the run.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN)
+	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN) --selector poll
 
 unit:
 	$(SWIFT) test
@@ -33,6 +36,7 @@ serve: release
 
 bench: release bench-perf
 	$(PYTHON) Tests/Bench/bench.py --bin $(RELEASE_BIN)
+	$(PYTHON) Tests/Bench/timing.py --bin $(RELEASE_BIN)
 
 # Performance against reference implementations (a C broadcaster, nginx), as ratios measured
 # side by side: Tests/Bench/perf/README.md. The C programs are built here, never committed.
