@@ -44,12 +44,12 @@ BROWSER_HEADERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "brow
 class ServerProcess:
     """`wirelab serve --port 0 ...` as a child process; reads the URL from its first line."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, port=0):
         selector = os.environ.get("WIRELAB_SELECTOR")       # run_all.py --selector poll
         if selector and "--selector" not in args:
             args += ("--selector", selector)
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--host", "127.0.0.1", "--port", "0", *args],
+            [BIN, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         prefix = "wirelab listening on "
@@ -182,8 +182,11 @@ class ClassroomPageTests(unittest.TestCase):
     def wait_for_events(self, reader):
         wait_until(reader.all_panels_have_events, 20, message="events in all four panels")
 
-    def assert_no_console_errors(self, driver):
-        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    def assert_no_console_errors(self, driver, allow_network=False):
+        """No SEVERE console entries; with allow_network, the browser's own reports of refused or
+        broken connections (a server restart) are expected, script errors still are not."""
+        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"
+                  and not (allow_network and e.get("source") == "network")]
         self.assertEqual(severe, [], "browser console errors")
 
     def test_chromium_network_log_holds_page_and_server_counts(self):
@@ -271,6 +274,78 @@ class ClassroomPageTests(unittest.TestCase):
                 self.assertEqual(names(recorded[api]["headers"]), names(observed[api]["headers"]),
                                  "%s: Chromium now sends other headers than browser_headers.json records "
                                  "(WIRELAB_UPDATE_BROWSER_HEADERS=1 rewrites it)" % api)
+
+    def test_page_survives_a_server_restart_and_misses_nothing(self):
+        """The server stops and a new one starts on the same port, counting from id 1 again
+        (PROTOCOL.md §2: a `since` beyond the latest id means a restart). Every panel reconnects
+        on its own and receives every event of the new server: its own counters say so, and
+        Chromium's network log shows each id once per transport."""
+        self.server.stop()
+        self.server = ServerProcess("--rate", "0", "--heartbeat", "600")
+        port = self.server.url.rsplit(":", 1)[1]
+        driver = self.open_page()
+        reader = PageReader(driver)
+        log = ChromiumNetworkLog(driver)
+        page_id = wait_until(reader.page_id, 10, message="the page's id")
+
+        def connected():
+            """Every panel has asked (or subscribed): events published now reach all four."""
+            clients = self.server.json("/stats")["clients"]
+            return all(clients.get("page-%s-%s" % (t, page_id), {}).get("requests", 0) >= 1 for t in TRANSPORTS)
+        wait_until(connected, 20, message="every panel connected")
+        for i in range(3):
+            self.server.post("/publish", '{"data":"before %d"}' % i)
+        wait_until(lambda: all(reader.value(t, "events") == 3 for t in TRANSPORTS), 20,
+                   message="3 events in every panel before the restart")
+        log.pull()
+        before = len(log.messages)
+
+        self.server.stop()
+        for attempt in range(50):           # the port is free again once the old server is gone
+            try:
+                self.server = ServerProcess("--rate", "0", "--heartbeat", "600", port=port)
+                break
+            except RuntimeError:
+                time.sleep(0.1)
+        else:
+            self.fail("could not restart the server on port %s" % port)
+
+        # Publish on the new server only once every panel is connected to it, so "nothing
+        # missed" is well defined: each has asked (or subscribed) with its old position.
+        wait_until(connected, 30, message="every panel reconnected to the new server")
+        for i in range(4):
+            self.server.post("/publish", '{"data":"after %d"}' % i)
+        wait_until(lambda: all(reader.value(t, "events") == 7 for t in TRANSPORTS), 30,
+                   message="all 4 new events in every panel (last: %r)" % ({t: reader.value(t, "events") for t in TRANSPORTS},))
+        for t in TRANSPORTS:
+            with self.subTest(transport=t):
+                self.assertEqual(reader.value(t, "missed"), 0, "the page saw a gap in ids")
+
+        # Chromium's side: the ids each transport received after the restart, from the wire.
+        log.pull()
+        after = log.messages[before:]
+        ids = {t: [] for t in TRANSPORTS}
+        urls = {}
+        for m in after:
+            p = m["params"]
+            if m["method"] == "Network.requestWillBeSent":
+                urls[p["requestId"]] = p["request"]["url"]
+            elif m["method"] == "Network.webSocketCreated":
+                urls[p["requestId"]] = p["url"]
+            elif m["method"] == "Network.webSocketFrameReceived" and '"id":' in p["response"]["payloadData"]:
+                ids["ws"].append(json.loads(p["response"]["payloadData"])["id"])
+            elif m["method"] == "Network.eventSourceMessageReceived":
+                ids["sse"].append(int(p["eventId"]))
+            elif m["method"] == "Network.loadingFinished":
+                url = urls.get(p["requestId"], "")
+                for t in ("longpoll", "poll"):
+                    if "/%s?" % t in url:
+                        ids[t] += [e["id"] for e in json.loads(log._body(p["requestId"]))["events"]]
+                        break
+        for t in TRANSPORTS:
+            with self.subTest(transport=t):
+                self.assertEqual(ids[t], [1, 2, 3, 4], "%s: the new server's events, each once, in order" % t)
+        self.assert_no_console_errors(driver, allow_network=True)
 
     def test_teacher_view_counts_two_browsers_per_transport(self):
         first = self.open_page()
