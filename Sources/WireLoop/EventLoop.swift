@@ -41,8 +41,8 @@ public final class EventLoop {
         self.index = index
         self.selector = makeSelector(selector)
         self.clock = clock
-        let selector = self.selector
-        clock.onAdvance { selector.wakeUp() }
+        // A manual clock wakes the loop when a test moves it (weak: the clock may outlive us).
+        clock.onAdvance { [weak self] in self?.selector.wakeUp() }
     }
 
     /// The loop's monotonic time, ns: deadlines for `schedule(atNanos:)` are on this clock.
