@@ -50,3 +50,27 @@ class TestSelectorReachesTheServer(unittest.TestCase):
                 del os.environ["WIRELAB_SELECTOR"]
             else:
                 os.environ["WIRELAB_SELECTOR"] = old
+
+
+class TestServeSelectorIsReal(unittest.TestCase):
+    """`serve --selector poll` really runs poll(): no epoll instance among its descriptors
+    (Linux shows one as anon_inode:[eventpoll] in /proc/PID/fd); `--selector epoll` has one."""
+
+    def epoll_fds(self, selector):
+        from wirelab_server import WirelabServer
+        with WirelabServer("--rate", "0", "--selector", selector) as srv:
+            self.assertTrue(srv.healthy())
+            fd_dir = f"/proc/{srv.proc.pid}/fd"
+            links = []
+            for fd in os.listdir(fd_dir):
+                try:
+                    links.append(os.readlink(os.path.join(fd_dir, fd)))
+                except OSError:
+                    pass
+            return sum(1 for link in links if "eventpoll" in link)
+
+    def test_poll_backend_has_no_epoll_instance(self):
+        self.assertEqual(self.epoll_fds("poll"), 0)
+
+    def test_epoll_backend_has_epoll_instances(self):
+        self.assertGreaterEqual(self.epoll_fds("epoll"), 1)

@@ -13,6 +13,14 @@ final class ServerIntegrationTests: XCTestCase {
         for kind in [SelectorKind.epoll, .poll] { try body(kind) }
     }
 
+    /// "Both backends" must mean both: the server really runs the selector it was given.
+    func testServerRunsTheSelectorItWasGiven() throws {
+        let p = try TestServer(selector: .poll)
+        XCTAssertTrue(p.server.workers.allSatisfy { $0.loop.selector is PollSelector })
+        let e = try TestServer(selector: .epoll)
+        XCTAssertTrue(e.server.workers.allSatisfy { $0.loop.selector is EpollSelector })
+    }
+
     private func json(_ bytes: [UInt8]) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
     }
