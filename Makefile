@@ -12,11 +12,14 @@ build:
 release:
 	$(SWIFT) build -c release
 
-# Every test: unit tests, then interop tests with real clients (curl, Python websockets, Chromium).
+# Every test: unit tests, then interop tests with real clients (curl, Python websockets, Chromium),
+# once on the default selector backend (epoll on Linux) and once on poll(). A skipped or missing
+# peer fails the run.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN)
+	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN) --selector poll
 
 unit:
 	$(SWIFT) test
@@ -33,6 +36,7 @@ serve: release
 
 bench: release bench-perf
 	$(PYTHON) Tests/Bench/bench.py --bin $(RELEASE_BIN)
+	$(PYTHON) Tests/Bench/timing.py --bin $(RELEASE_BIN)
 
 # Performance against reference implementations (a C broadcaster, nginx), as ratios measured
 # side by side: Tests/Bench/perf/README.md. The C programs are built here, never committed.
@@ -51,6 +55,7 @@ tables: release
 
 # libFuzzer on the HTTP request parser and the WebSocket frame decoder (Tests/Fuzz/), each for
 # FUZZ_SECONDS; any bytes must give values or a typed error, never a trap. Seeds are written fresh.
+# A compile error stops the target (the old binary is removed first, so a stale one never runs).
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS = -O -sanitize=fuzzer,address -parse-as-library -module-name WireCodec
 fuzz:
@@ -58,8 +63,12 @@ fuzz:
 	printf 'GET /poll?since=1 HTTP/1.1\r\nHost: a\r\n\r\n' > .build/fuzz/corpus-http/seed-get
 	printf '\005POST /publish HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' > .build/fuzz/corpus-http/seed-chunked
 	printf '\001\201\205\067\372\041\075\177\237\115\121\130' > .build/fuzz/corpus-websocket/seed-rfc6455-masked-hello
-	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTPRequestParser.swift -o .build/fuzz/http 2>&1 | grep -v 'Cannot export' || true
-	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzWebSocketFrameDecoder.swift -o .build/fuzz/websocket 2>&1 | grep -v 'Cannot export' || true
+	rm -f .build/fuzz/http
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTPRequestParser.swift -o .build/fuzz/http 2> .build/fuzz/http.log; \
+	  status=$$?; grep -v 'Cannot export' .build/fuzz/http.log >&2; exit $$status
+	rm -f .build/fuzz/websocket
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzWebSocketFrameDecoder.swift -o .build/fuzz/websocket 2> .build/fuzz/websocket.log; \
+	  status=$$?; grep -v 'Cannot export' .build/fuzz/websocket.log >&2; exit $$status
 	.build/fuzz/http -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-http
 	.build/fuzz/websocket -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-websocket
 

@@ -86,12 +86,14 @@ public final class Race {
         // 2. The clock.
         var clock = "clock: same host, no correction"
         var offset: Int64 = 0
+        var clockEstimate: ClockEstimate?
         do {
             _ = try control.latestID()          // also: can we talk to it at all?
-            if !endpoint.isSameHost {
+            if !endpoint.isSameHost || settings.clock == .estimate {
                 let estimate = try ClockEstimate.measure(control)
                 offset = estimate.offsetMicros
                 clock = estimate.description
+                clockEstimate = estimate
             }
         } catch let e as ControlError {
             throw RaceError(e.message)
@@ -149,7 +151,7 @@ public final class Race {
                 let latest = try control.latestID()
                 startWall = LoopClock.wallMicros()
                 context.firstID = latest + 1
-                let now = LoopClock.monotonicNanos()
+                let now = loop.nowNanos         // the clients' timers run on the loop's clock
                 for c in clients { c.startRun(at: now) }
                 return .success((latest + 1, now))
             } catch let e as ControlError { return .failure(e) } catch { return .failure(ControlError(message: "\(error)")) }
@@ -206,9 +208,11 @@ public final class Race {
         }
         loop.stop()
         let check = Self.checkWithServer(control, results, baseline: baseline)
-        return RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
-                          elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,
-                          results: results, serverCheck: check)
+        var result = RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
+                                elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,
+                                results: results, serverCheck: check)
+        result.clockEstimate = clockEstimate
+        return result
     }
 
     static func summarize(_ t: RaceTransport, _ clients: [RaceClient], context: RaceContext, firstID: Int, lastID: Int) -> TransportResult {

@@ -74,6 +74,8 @@ public struct RaceResult: Equatable {
     public var endedAtMicros: Int64
     public var results: [TransportResult]
     public var serverCheck: ServerCheck?
+    /// The clock offset estimate latencies were corrected by; nil when none was needed.
+    public var clockEstimate: ClockEstimate? = nil
 
     public func result(_ t: RaceTransport) -> TransportResult? { results.first { $0.transport == t } }
 }

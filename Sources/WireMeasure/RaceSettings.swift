@@ -22,6 +22,14 @@ public struct RaceSettingsError: Error, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// When race corrects latencies for the server's clock (README "Clock").
+public enum RaceClockMode: String, CaseIterable, Equatable {
+    /// Estimate the offset only for a remote server; the same host shares our clock.
+    case auto
+    /// Estimate it even on loopback: what a remote run does, checkable on one machine.
+    case estimate
+}
+
 public struct RaceSettings: Equatable {
     // MARK: PROTOCOL.md §4 settings, with its defaults
     /// A server speaking the contract; nil: race starts its own.
@@ -53,6 +61,8 @@ public struct RaceSettings: Equatable {
     public var grace = 2.0
     /// At most this many TCP connects in progress at once (the listen backlog is finite).
     public var maxConcurrentConnects = 256
+    /// `--clock`: auto (estimate for remote hosts only) or estimate (always).
+    public var clock = RaceClockMode.auto
 
     public init() {}
 

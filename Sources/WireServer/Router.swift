@@ -28,7 +28,7 @@ enum Router {
             c.countRequest(.none)
             switch path {
             case "/stats": Endpoints.stats(request, on: c)
-            case "/time": c.respondJSON(to: request, "{\"ts\":\(LoopClock.wallMicros())}")
+            case "/time": c.respondJSON(to: request, "{\"ts\":\(c.worker.feed.wallMicros())}")
             case "/healthz": c.respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8), tag: .none)
             case "/classroom/stats": c.respondJSON(to: request, c.worker.server.stats.openJSON())
             default: ClassroomPage.serveTeacherView(request, on: c)

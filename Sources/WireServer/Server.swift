@@ -24,7 +24,7 @@ public final class Server {
 
     public init(config: ServerConfig) {
         self.config = config
-        feed = Feed(history: config.history, rate: config.rate, size: config.size)
+        feed = Feed(history: config.history, rate: config.rate, size: config.size, wallClock: config.wallClock)
         var loops = config.loops > 0 ? config.loops : Server.coreCount()
         #if !os(Linux)
         loops = 1   // SO_REUSEPORT does not balance connections outside Linux.
@@ -33,7 +33,7 @@ public final class Server {
         stats = Stats(shardCount: loops)
         controlToken = config.controlToken ?? Server.randomToken()
         for i in 0..<loops {
-            workers.append(Worker(index: i, server: self, loop: EventLoop(index: i, selector: config.selector),
+            workers.append(Worker(index: i, server: self, loop: EventLoop(index: i, selector: config.selector, clock: config.clock),
                                   stats: stats.shards[i]))
         }
         feed.onPublish = { [weak self] event in
@@ -157,7 +157,7 @@ final class TickGenerator {
         // The grid starts at a random phase: a client that starts a timer when the server starts
         // (a race, a lesson) would otherwise poll in lockstep with the ticks and see short polling
         // deliver in 10 ms instead of the half interval it costs on average.
-        gridStart = LoopClock.monotonicNanos() + Int64.random(in: 0..<interval) - interval
+        gridStart = loop.nowNanos + Int64.random(in: 0..<interval) - interval
         count = 0
         scheduleNext()
     }
@@ -170,7 +170,7 @@ final class TickGenerator {
     private func scheduleNext() {
         count += 1
         var deadline = gridStart + count * interval
-        let now = LoopClock.monotonicNanos()
+        let now = loop.nowNanos
         if deadline < now - 1_000_000_000 {
             // Far behind (the machine stalled): skip ahead rather than burst.
             gridStart = now; count = 1; deadline = now + interval

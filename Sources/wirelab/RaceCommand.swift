@@ -12,7 +12,7 @@ enum RaceCommand {
     static let command = Command(
         name: "race",
         summary: "wirelab race — short polling, long polling, SSE and WebSocket side by side on one event stream.",
-        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--quiet]",
+        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--clock auto|estimate] [--quiet]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil, help: "measure this server (http://HOST:PORT); default: start our own"),
             Option(name: "transports", kind: .list(RaceTransport.allCases.map(\.rawValue)), valueName: "LIST", defaultValue: "poll,longpoll,sse,ws", help: "which transports to race"),
@@ -24,6 +24,7 @@ enum RaceCommand {
             Option(name: "format", kind: .choice(RaceFormat.allCases.map(\.rawValue)), valueName: "FORMAT", defaultValue: "table", help: "table, markdown, csv or json"),
             Option(name: "output", kind: .string, valueName: "FILE", defaultValue: nil, help: "write the report to FILE instead of stdout"),
             Option(name: "scenario", kind: .string, valueName: "FILE", defaultValue: nil, help: "read settings from a JSON file (flags win)"),
+            Option(name: "clock", kind: .choice(RaceClockMode.allCases.map(\.rawValue)), valueName: "MODE", defaultValue: "auto", help: "estimate the server's clock offset: auto (remote hosts only) or estimate (always, loopback too)"),
             Option(name: "quiet", kind: .flag, valueName: "", defaultValue: nil, help: "no progress bar"),
         ],
         discussion: """
@@ -54,7 +55,8 @@ enum RaceCommand {
         and once more at the end. Clients are tagged client=race-<transport>-<k>, so the
         server's /stats?client=... shows the same byte counts; race checks that at the end.
         Clock: on the same host no correction is needed; for a remote --url the offset is
-        estimated NTP-style from 8 GET /time requests and subtracted.
+        estimated NTP-style from 8 GET /time requests and subtracted. --clock estimate does that
+        on the same host too (the offset is then ~0 ± half a loopback round trip).
 
         Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
         clients, poll_interval, format (a lesson's "title" and "lesson" keys are ignored; any
@@ -90,6 +92,7 @@ enum RaceCommand {
             if let c = parsed.int("clients") { settings.clients = c }
             if let p = parsed.double("poll-interval") { settings.pollInterval = p }
             if let f = parsed.string("format"), let format = RaceFormat(rawValue: f) { settings.format = format }
+            if let c = parsed.string("clock"), let mode = RaceClockMode(rawValue: c) { settings.clock = mode }
             try settings.validate()
         } catch let e as RaceSettingsError {
             return usageError("wirelab race: " + e.message)

@@ -125,12 +125,7 @@ final class ModelAgainstRaceTests: XCTestCase {
             // Headers vary by a few bytes (Content-Length digits, ids); 20 % is the stated bound.
             XCTAssertEqual(measured / predicted, 1, accuracy: 0.2, "\(t.rawValue): measured \(measured), model \(predicted)")
         }
-        // Short polling: half the interval, ± half the event spacing (the phase of two clocks).
-        let pollLatency = try XCTUnwrap(result.result(.poll)?.latency?.mean)
-        XCTAssertEqual(pollLatency, 250, accuracy: 100 + 25)
-        // Push: far below a poll interval.
-        for t in [RaceTransport.sse, .ws, .longpoll] {
-            XCTAssertLessThan(try XCTUnwrap(result.result(t)?.latency?.mean), 50, t.rawValue)
-        }
+        // The latency figures of this scenario (short polling ≈ half the interval, push far
+        // below it) need a quiet machine: Tests/Bench/timing.py checks them in `make bench`.
     }
 }

@@ -58,9 +58,17 @@ final class RaceReportTests: XCTestCase {
         let r = try result()
         let table = RaceReport.render(r, as: .table)
         let markdown = RaceReport.render(r, as: .markdown)
+        let tableLines = table.split(separator: "\n").map(String.init)
+        let markdownLines = markdown.split(separator: "\n").map(String.init)
         for t in RaceTransport.allCases {
-            XCTAssertTrue(table.contains("\n\(t.rawValue) "), "table row \(t)")
-            XCTAssertTrue(markdown.contains("| \(t.rawValue) |"), "markdown row \(t)")
+            // Exactly one row each: a transport listed twice (or not at all) fails.
+            XCTAssertEqual(tableLines.filter { $0.hasPrefix("\(t.rawValue) ") }.count, 1, "table rows for \(t)")
+            XCTAssertEqual(markdownLines.filter { $0.hasPrefix("| \(t.rawValue) |") }.count, 1, "markdown rows for \(t)")
         }
+        // ... and no other data rows: a header (plus Markdown's separator) and the four transports.
+        let tableRows = tableLines.filter { line in RaceTransport.allCases.contains { line.hasPrefix("\($0.rawValue) ") } }
+        XCTAssertEqual(tableRows.map { String($0.prefix { $0 != " " }) }, RaceTransport.allCases.map(\.rawValue))
+        let markdownRows = markdownLines.filter { $0.hasPrefix("| ") && !$0.hasPrefix("| transport") && !$0.hasPrefix("| --") && !$0.hasPrefix("|--") }
+        XCTAssertEqual(markdownRows.count, RaceTransport.allCases.count, markdown)
     }
 }
