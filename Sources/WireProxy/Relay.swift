@@ -81,13 +81,13 @@ final class Relay {
         var i: SelectorInterest = []
         if s === down {
             if !s.readPaused && !s.readEnded { i.insert(.read) }
-            if !response.ready.isEmpty { i.insert(.write) }
+            if !response.ready.isEmpty && !s.writeShut { i.insert(.write) }
         } else {
             switch state {
             case .connecting: i.insert(.write)
             case .open:
                 if !s.readPaused && !s.readEnded { i.insert(.read) }
-                if !request.ready.isEmpty { i.insert(.write) }
+                if !request.ready.isEmpty && !s.writeShut { i.insert(.write) }
             case .failing, .closed: break
             }
         }
@@ -178,9 +178,9 @@ final class Relay {
     /// Writes what each direction has ready, passes half-closes on, re-arms interest and timer.
     private func flushBoth() {
         guard isOpen || { if case .connecting = state { return true } else { return false } }() else { return }
-        if isOpen, let up { flush(request, to: up) }
+        if isOpen, let up, !up.writeShut { flush(request, to: up) }
         if isClosed { return }
-        flush(response, to: down)
+        if !down.writeShut { flush(response, to: down) }
         if isClosed { return }
         if down.writeShut && (up?.writeShut ?? false) { return close() }
         applyInterest(down)
@@ -212,7 +212,13 @@ final class Relay {
     func hangup(_ s: RelaySocket) {
         // Error or both directions shut: nothing more can move on this socket.
         if s !== down, case .connecting = state { return fail502(now: LoopClock.monotonicNanos()) }
-        close()
+        guard s !== down, isOpen else { return close() }    // the client is gone: nothing to deliver
+        // The server is gone, but what it sent may still be in the pipeline (a delay line, a
+        // slow link): let the response drain to the client, then close.
+        let now = LoopClock.monotonicNanos()
+        if !s.readEnded { s.readEnded = true; response.endInput(now: now) }
+        s.writeShut = true
+        flushBoth()
     }
 
     // MARK: the timer (delay line, pacer, idle, kill, the end of a 502)

@@ -168,6 +168,17 @@ class TestProxyBytes(unittest.TestCase):
         self.assertEqual((c["downstream"]["bytes_in"], c["upstream"]["bytes_out"]), (n, n))
         self.assertEqual((c["upstream"]["bytes_in"], c["downstream"]["bytes_out"]), (n, n))
 
+    def test_a_response_still_in_the_delay_line_when_the_server_closes_arrives_whole(self):
+        size = 300_000
+        with Upstream(http_blob(size)) as up, WirelabProxy(up.url, "--delay", "40") as px:
+            s = dial(px.port)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, rest = read_head(s)
+            body = rest + recv_exactly(s, size - len(rest))
+            self.assertEqual((status, len(body)), (200, size))
+            self.assertEqual(wait_closed(s, 5)[0], "eof", "then the server's close is passed on")
+            s.close()
+
     def test_jitter_never_reorders_ten_thousand_sequenced_chunks(self):
         with Upstream(echo) as up, WirelabProxy(up.url, "--delay", "3", "--jitter", "3") as px:
             s = dial(px.port)
