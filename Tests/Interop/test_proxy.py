@@ -352,6 +352,34 @@ class TestProxyMiddleboxes(unittest.TestCase):
         self.assertGreaterEqual(px.counters["fired"]["cut"], 5)
 
 
+class TestProxyMany(unittest.TestCase):
+    def test_five_hundred_streams_through_one_proxy_all_get_events(self):
+        import selectors
+        n = 500
+        with WirelabServer("--rate", "5", "--heartbeat", "60") as srv, WirelabProxy(srv.base, "--delay", "10") as px:
+            sel = selectors.DefaultSelector()
+            got = {}
+            for i in range(n):
+                s = dial(px.port)
+                s.sendall(b"GET /sse HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.setblocking(False)
+                sel.register(s, selectors.EVENT_READ, i)
+                got[i] = b""
+            deadline = time.monotonic() + 20
+            waiting = set(range(n))
+            while waiting and time.monotonic() < deadline:
+                for key, _ in sel.select(0.5):
+                    data = key.fileobj.recv(65536)
+                    self.assertTrue(data, f"stream {key.data} closed")
+                    got[key.data] += data
+                    if b"\nid: " in got[key.data] or got[key.data].count(b"id: ") > 0:
+                        waiting.discard(key.data)
+            for key in list(sel.get_map().values()):
+                key.fileobj.close()
+        self.assertEqual(waiting, set(), f"{len(waiting)} of {n} streams got no event")
+        self.assertEqual(px.counters["connections"], n)
+
+
 class TestProxyRealClients(unittest.TestCase):
     def test_curl_poll_and_sse_through_a_delayed_proxy(self):
         with WirelabServer("--rate", "10") as srv, WirelabProxy(srv.base, "--delay", "20", "--jitter", "10") as px:
