@@ -31,12 +31,15 @@ final class RelaySocket: FDHandler {
 }
 
 final class Relay {
-    enum State { case connecting, open, failing(deadline: Int64), closed }
+    enum State { case connecting(deadline: Int64), open, failing(deadline: Int64), closed }
+
+    /// An upstream that neither accepts nor refuses within this long is unreachable: 502.
+    static let connectTimeoutNanos: Int64 = 10_000_000_000
 
     let worker: ProxyWorker
     let down: RelaySocket
     var up: RelaySocket?
-    var state = State.connecting
+    var state: State
     var request: RelayDirection          // client → server
     var response: RelayDirection         // server → client
     var idle: IdleTimer?
@@ -49,6 +52,7 @@ final class Relay {
         self.worker = worker
         let config = worker.config
         down = RelaySocket(fd: fd)
+        state = .connecting(deadline: now + Relay.connectTimeoutNanos)
         request = RelayDirection(config.directionSettings(request: true), now: now, seed: worker.nextSeed())
         response = RelayDirection(config.directionSettings(request: false), now: now, seed: worker.nextSeed())
         bound = config.directionBound
@@ -230,6 +234,7 @@ final class Relay {
         if let idle { deadline = min(deadline, idle.deadline) }
         if let d = killer?.deadline { deadline = min(deadline, d) }
         if case .failing(let d) = state { deadline = min(deadline, d) }
+        if case .connecting(let d) = state { deadline = min(deadline, d) }
         guard deadline < timerDeadline else { return }
         timer?.cancel()
         timerDeadline = deadline
@@ -244,6 +249,7 @@ final class Relay {
         guard !isClosed else { return }
         let now = LoopClock.monotonicNanos()
         if case .failing(let d) = state, now >= d { return close() }
+        if case .connecting(let d) = state, now >= d { return fail502(now: now) }
         if let killer, killer.isDue(now: now) {
             worker.counters.fired.killWebSocket += 1
             return close(reset: true)

@@ -179,6 +179,35 @@ class TestProxyBytes(unittest.TestCase):
             self.assertEqual(wait_closed(s, 5)[0], "eof", "then the server's close is passed on")
             s.close()
 
+    def test_a_client_that_does_not_read_makes_the_proxy_stop_reading_backpressure(self):
+        total = 64 * 1024 * 1024
+        sent = [0]
+
+        def blast(sock):
+            chunk = b"y" * 65536
+            while sent[0] < total:
+                sock.sendall(chunk)          # blocks once the proxy stops reading
+                sent[0] += len(chunk)
+            sock.shutdown(socket.SHUT_WR)
+
+        with Upstream(blast) as up, WirelabProxy(up.url) as px:
+            s = dial(px.port)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            time.sleep(1.5)                  # not reading
+            stalled_at = sent[0]
+            rss_kb = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{px.proc.pid}/status").read()).group(1))
+            self.assertLess(stalled_at, 40 * 1024 * 1024, "the upstream was held back, not drained into memory")
+            self.assertLess(rss_kb, 200 * 1024, f"the proxy holds a bounded queue (RSS {rss_kb} KiB)")
+            got = 0
+            s.settimeout(20)
+            while True:
+                data = s.recv(1 << 20)
+                if not data:
+                    break
+                got += len(data)
+            s.close()
+        self.assertEqual(got, total, "reading again drains everything, nothing lost")
+
     def test_jitter_never_reorders_ten_thousand_sequenced_chunks(self):
         with Upstream(echo) as up, WirelabProxy(up.url, "--delay", "3", "--jitter", "3") as px:
             s = dial(px.port)
