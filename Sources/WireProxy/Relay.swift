@@ -158,8 +158,9 @@ final class Relay {
             return
         }
         if dir.push(Array(bytes), now: now) {
-            // A 101 went by: the WebSocket killer starts its clock, requests are not HTTP anymore.
-            killer?.switchedProtocols(now: now)
+            // A 101 went by: requests are not HTTP anymore, and the WebSocket killer starts its
+            // clock when the 101 reaches the client, after the one-way delay.
+            killer?.switchedProtocols(now: now + ProxyConfig.nanos(ms: worker.config.delayMs))
             request.stopParsingRequests(now: now)
         }
     }

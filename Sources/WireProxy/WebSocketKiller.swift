@@ -2,7 +2,7 @@
 // `101 Switching Protocols` through and then, MS ms later, resets the connection (a TCP RST on
 // both sides: SO_LINGER with a zero timeout, RFC 9293 §3.10.7.1 "abort"). Clients see the
 // handshake succeed and the stream die, the case a negotiating client has to notice.
-// The clock starts when the 101 head arrives at the proxy from upstream.
+// The clock starts when the 101 reaches the client: its arrival at the proxy plus `--delay`.
 
 public struct WebSocketKiller {
     public let afterNanos: Int64
