@@ -118,9 +118,9 @@ final class Relay {
         guard !isClosed, !s.readEnded else { return }
         let buffer = worker.readBuffer
         let now = LoopClock.monotonicNanos()
-        for _ in 0..<4 {
+        reading: for _ in 0..<4 {      // at most 4 buffers per wake-up: one busy peer cannot starve the rest
             let held = fromClient ? request.heldBytes : response.heldBytes
-            if held >= bound { s.readPaused = true; break }
+            if held >= bound { s.readPaused = true; break reading }     // backpressure
             switch Socket.read(s.fd, into: buffer) {
             case .bytes(let n):
                 if fromClient { worker.counters.downstreamBytesIn += n } else { worker.counters.upstreamBytesIn += n }
@@ -129,15 +129,14 @@ final class Relay {
                 if fromClient { relayIn(bytes, into: request, sink: isOpen ? up : nil, now: now) }
                 else { relayIn(bytes, into: response, sink: down, now: now) }
                 if isClosed { return }
-                if n < buffer.count { break }
-                continue
+                if n < buffer.count { break reading }        // the kernel had no more
             case .wouldBlock:
-                break
+                break reading
             case .closed:
                 s.readEnded = true
                 if fromClient { request.endInput(now: now) } else { response.endInput(now: now) }
+                break reading
             }
-            break
         }
         flushBoth()
     }
