@@ -4,6 +4,9 @@
 // holds at most `capacity`; sending n bytes takes n tokens. The bucket is small (10 ms of the
 // rate, at least one Ethernet-sized segment, 1500 bytes) so the link cannot burst far above
 // its rate: over any long stretch the bytes sent are rate × time + capacity.
+// The cap is for idle links only: while bytes wait (the last take could not send them all),
+// a late wake-up of the loop does not lose the tokens that dripped in meanwhile, so a loaded
+// machine delivers the rate, not less.
 // Time is passed in (monotonic ns), never read here, so tests run on a virtual clock.
 
 public struct TokenBucket {
@@ -11,6 +14,8 @@ public struct TokenBucket {
     public let capacity: Double
     private var tokens: Double
     private var last: Int64
+    /// Bytes were left waiting at the last take: the link has been busy since.
+    private var backlogged = false
     /// How often a sender found the bucket empty and had to wait (the "fired" count).
     public private(set) var waits = 0
 
@@ -23,7 +28,8 @@ public struct TokenBucket {
 
     private mutating func refill(now: Int64) {
         guard now > last else { return }
-        tokens = min(capacity, tokens + Double(now - last) * bytesPerSecond / 1e9)
+        let dripped = tokens + Double(now - last) * bytesPerSecond / 1e9
+        tokens = backlogged ? dripped : min(capacity, dripped)
         last = now
     }
 
@@ -32,7 +38,8 @@ public struct TokenBucket {
         refill(now: now)
         let n = min(wanted, Int(tokens))
         tokens -= Double(n)
-        if n < wanted { waits += 1 }
+        backlogged = n < wanted
+        if backlogged { waits += 1 } else { tokens = min(tokens, capacity) }
         return n
     }
 

@@ -71,6 +71,23 @@ final class TokenBucketTests: XCTestCase {
         XCTAssertGreaterThan(dir.fired.bandwidth, 0)
     }
 
+    func testLateWakeUpsDoNotLowerTheRate() {
+        // A loaded loop wakes 40 ms late every time: the link still carries 100,000 bytes/s.
+        var settings = DirectionSettings()
+        settings.kilobitsPerSecond = 800
+        let dir = RelayDirection(settings, now: 0, seed: 1)
+        dir.push([UInt8](repeating: 7, count: 500_000), now: 0)
+        var now: Int64 = 0
+        var received = dir.ready.take(Int.max).count
+        while received < 500_000, let wake = dir.nextWake {
+            now = wake + 40 * ms
+            dir.pump(now: now)
+            received += dir.ready.take(Int.max).count
+        }
+        XCTAssertEqual(received, 500_000)
+        XCTAssertEqual(Double(now) / 1e9, 5.0, accuracy: 0.1, "500 kB at 800 kbit/s: 5 s, late wake-ups or not")
+    }
+
     func testTheBucketNeverLetsMoreThanRateTimesTimePlusOneBucketful() {
         var bucket = TokenBucket(kilobitsPerSecond: 80, now: 0)     // 10,000 bytes/s, bucket 1500
         var sent = 0
