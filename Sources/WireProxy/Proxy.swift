@@ -28,6 +28,8 @@ final class ProxyWorker {
         rng = SplitMix64(state: seed)
     }
 
+    deinit { readBuffer.deallocate() }
+
     func nextSeed() -> UInt64 { rng.next() }
 
     func startListening(fd: Int32, cuts: CutSchedule?) {

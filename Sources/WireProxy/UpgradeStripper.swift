@@ -10,7 +10,9 @@
 import WireCodec
 
 public struct UpgradeStripper {
-    private var parser = HTTPRequestParser(maxHeadBytes: 64 * 1024, maxBodyBytes: 1 << 20)
+    /// A request must fit well below the relay's 1 MiB bound on what a direction holds, or the
+    /// relay would stop reading before the request is complete: larger ones pass through.
+    private var parser = HTTPRequestParser(maxHeadBytes: 64 * 1024, maxBodyBytes: 256 * 1024)
     private var held: [UInt8] = []
     private var heldStart = 0
     private var passthrough = false

@@ -173,3 +173,20 @@ final class RelayDirectionTests: XCTestCase {
         XCTAssertFalse(RelayDirection(s, now: 0, seed: 0).isTransparent)
     }
 }
+
+final class UpgradeStripperLimitTests: XCTestCase {
+    func testARequestTooLargeToHoldPassesThroughUnchanged() {
+        // 300 KiB of body: more than the stripper holds; it gives up and forwards as it came.
+        let body = [UInt8](repeating: 0x61, count: 300 * 1024)
+        let request = Array("POST /publish HTTP/1.1\r\nContent-Length: \(body.count)\r\nUpgrade: websocket\r\n\r\n".utf8) + body
+        var stripper = UpgradeStripper()
+        var out: [UInt8] = []
+        var maxHeld = 0
+        for start in stride(from: 0, to: request.count, by: 16 * 1024) {
+            out += stripper.feed(Array(request[start..<min(start + 16 * 1024, request.count)]))
+            maxHeld = max(maxHeld, stripper.heldBytes)
+        }
+        XCTAssertEqual(out, request)
+        XCTAssertLessThanOrEqual(maxHeld, 256 * 1024 + 16 * 1024, "never more than the bound on one direction")
+    }
+}
