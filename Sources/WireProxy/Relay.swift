@@ -126,7 +126,7 @@ final class Relay {
                 if fromClient { worker.counters.downstreamBytesIn += n } else { worker.counters.upstreamBytesIn += n }
                 idle?.touch(now: now)
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                if fromClient { relayIn(bytes, into: request, sink: isOpen ? up : nil, now: now) }
+                if fromClient { relayIn(bytes, into: request, sink: isOpen && up?.writeShut == false ? up : nil, now: now) }
                 else { relayIn(bytes, into: response, sink: down, now: now) }
                 if isClosed { return }
                 if n < buffer.count { break reading }        // the kernel had no more
