@@ -58,7 +58,7 @@ final class RaceReportTests: XCTestCase {
         let r = try result()
         let table = RaceReport.render(r, as: .table)
         let markdown = RaceReport.render(r, as: .markdown)
-        for t in RaceTransport.allCases {
+        for t in RaceTransport.four {
             XCTAssertTrue(table.contains("\n\(t.rawValue) "), "table row \(t)")
             XCTAssertTrue(markdown.contains("| \(t.rawValue) |"), "markdown row \(t)")
         }
