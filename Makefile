@@ -4,7 +4,7 @@ DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
 
-.PHONY: build release test unit interop deps serve bench bench-perf tables clean
+.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy tables clean
 
 build:
 	$(SWIFT) build
@@ -31,7 +31,7 @@ deps:
 serve: release
 	$(RELEASE_BIN) serve
 
-bench: release bench-perf
+bench: release bench-perf bench-proxy
 	$(PYTHON) Tests/Bench/bench.py --bin $(RELEASE_BIN)
 
 # Performance against reference implementations (a C broadcaster, nginx), as ratios measured
@@ -41,6 +41,13 @@ bench-perf: release
 	cc -O2 -o .build/bench/ws_fanout_client Tests/Bench/perf/ws_fanout_client.c
 	cc -O2 -o .build/bench/c_broadcaster Tests/Bench/perf/c_broadcaster.c
 	$(PYTHON) Tests/Bench/perf/run_perf.py --bin $(RELEASE_BIN) --work .build/bench
+
+# `wirelab proxy`: WebSocket fan-out direct vs through the proxy vs through --delay 50 (ratios),
+# and --bandwidth 800 carrying 1 MB in 10 s. Tests/Bench/proxy_bench.py.
+bench-proxy: release
+	@mkdir -p .build/bench
+	cc -O2 -o .build/bench/ws_fanout_client Tests/Bench/perf/ws_fanout_client.c
+	$(PYTHON) Tests/Bench/proxy_bench.py --bin $(RELEASE_BIN) --client .build/bench/ws_fanout_client
 
 lesson-%: release
 	$(RELEASE_BIN) lesson $*
