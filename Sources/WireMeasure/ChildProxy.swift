@@ -54,11 +54,10 @@ final class ChildProxy {
             process.waitUntilExit()
             throw RaceError("--via: the proxy printed an address race cannot read: '\(line)'")
         }
-        // Whatever the proxy says on stderr while running goes to ours, in the background.
-        let errHandle = err.fileHandleForReading
-        errHandle.readabilityHandler = { h in
-            let data = h.availableData
-            if data.isEmpty { h.readabilityHandler = nil } else { FileHandle.standardError.write(data) }
+        // While it runs, what the proxy says on stderr (its notes on open-file limits) would only
+        // clutter race's report: read and drop it, so the pipe never fills and blocks the proxy.
+        err.fileHandleForReading.readabilityHandler = { h in
+            if h.availableData.isEmpty { h.readabilityHandler = nil }
         }
     }
 
