@@ -217,6 +217,32 @@ class ClassroomPageTests(unittest.TestCase):
         driver.save_screenshot(os.path.join(SCREENSHOT_DIR, "classroom.png"))
         self.assert_no_console_errors(driver)
 
+    def auto_path(self, driver):
+        node = driver.find_element(By.CSS_SELECTOR, '[data-testid="panel-auto"] [data-testid="path"]')
+        return node.get_attribute("data-value")
+
+    def test_auto_panel_stays_on_websocket_directly_and_falls_back_to_sse_through_strip_upgrade(self):
+        # PROTOCOL.md §8: the fifth panel negotiates ws, then sse, then long polling, then polling.
+        from wirelab_proxy import WirelabProxy
+        reader = PageReader(self.open_page())
+        wait_until(lambda: reader.value("auto", "events") > 0, 20, message="events in the auto panel")
+        self.assertEqual(self.auto_path(reader.driver), "ws")
+
+        # Through a proxy that removes Upgrade, the server answers the WebSocket handshake with
+        # 426: the browser never opens the socket, and the panel moves on to SSE.
+        with WirelabProxy(self.server.url, "--strip-upgrade") as proxy:
+            driver = new_driver()
+            self.drivers.append(driver)
+            driver.get(proxy.base + "/")
+            through = PageReader(driver)
+            wait_until(lambda: self.auto_path(driver) == "ws>sse", 20, message="the auto panel to fall back to sse")
+            before = through.value("auto", "events")
+            wait_until(lambda: through.value("auto", "events") > before, 20, message="events on the sse step")
+            self.assertEqual(through.value("auto", "missed"), 0)
+            for d in (driver,):
+                d.quit()
+            self.drivers.remove(driver)
+
     def test_teacher_view_counts_two_browsers_per_transport(self):
         first = self.open_page()
         second = self.open_page()
