@@ -55,6 +55,7 @@ final class AutoClient: RaceClient {
     private func fallBack(to transport: RaceTransport) {
         step?.retire()
         ledger.dropped(at: LoopClock.monotonicNanos())
+        ledger.reconnecting()
         start(transport)
     }
 

@@ -5,8 +5,12 @@
 //
 // A drop and its recovery (PROTOCOL.md §8 `reconnects`, `reconnect_ms`):
 //
-//     connection lost ──▶ dropped(at:) ─ reconnects += 1, outage starts (unless one is open)
+//     connection lost ──▶ dropped(at:) ─ outage starts (unless one is open)
+//     policy's delay over, connect ──▶ reconnecting() ─ reconnects += 1
 //     first event after ──▶ eventArrived(at:) ─ reconnect_ms = now − outage start; policy reset
+//
+// A reconnect is counted when it is attempted, not when the drop is noticed: a client dropped
+// just as the run ends, with every event already in hand, never reconnects.
 //
 // Two drops before any event make one outage, measured from the first: what a user waited.
 // Loop thread only.
@@ -33,8 +37,12 @@ final class ClientLedger {
 
     /// The connection dropped (or a step failed) at `now`.
     func dropped(at now: Int64) {
-        reconnects += 1
         if outageStart == nil { outageStart = now }
+    }
+
+    /// A connection is opened again after a drop.
+    func reconnecting() {
+        reconnects += 1
     }
 
     /// An event arrived at `now`: returns the outage it ends (ns), if one was open.

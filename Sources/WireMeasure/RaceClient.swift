@@ -227,6 +227,7 @@ class RaceClient: FDHandler {
         reconnectTimer = context.loop.schedule(afterNanos: delay) { [weak self] in
             guard let self, !self.isDone else { return }
             self.reconnectTimer = nil
+            self.ledger.reconnecting()
             self.connect()
         }
     }
