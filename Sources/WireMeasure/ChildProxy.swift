@@ -45,6 +45,12 @@ final class ChildProxy {
             process.waitUntilExit()
             let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
+            if process.terminationReason == .exit && process.terminationStatus == 2 {
+                // The proxy's own usage error (PROTOCOL.md §4): a bad flag inside --via is a
+                // usage error of race too, named in one line.
+                let first = why.split(separator: "\n").first.map(String.init) ?? why
+                throw RaceSettingsError("--via \"\(flags)\": \(first)")
+            }
             throw RaceError("--via \"\(flags)\": the proxy did not start" + (why.isEmpty ? " (got '\(line ?? "")')" : ": \(why)"))
         }
         // "http://HOST:PORT -> UPSTREAM"

@@ -145,6 +145,10 @@ enum RaceCommand {
         let result: RaceResult
         do {
             result = try Race(settings: settings).run(progress: bar.show)
+        } catch let e as RaceSettingsError {
+            bar.clear()
+            if let f = outputFile { fclose(f) }
+            return usageError("wirelab race: " + e.message)
         } catch {
             bar.clear()
             if let f = outputFile { fclose(f) }
