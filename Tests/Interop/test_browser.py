@@ -243,6 +243,22 @@ class ClassroomPageTests(unittest.TestCase):
                 d.quit()
             self.drivers.remove(driver)
 
+    def test_every_panel_backs_off_exponentially_with_full_jitter(self):
+        # PROTOCOL.md §8: 100 ms doubling to at most 5 s; the wait uniform in [0, that].
+        driver = self.open_page()
+        windows = driver.execute_script(
+            "const b = new Backoff(100, 5000, () => 1);"
+            "return Array.from({length: 9}, () => b.next());")
+        self.assertEqual(windows, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000])
+        low = driver.execute_script("const b = new Backoff(100, 5000, () => 0); b.next(); b.next(); return b.next();")
+        self.assertEqual(low, 0)
+        reset = driver.execute_script("const b = new Backoff(100, 5000, () => 1); b.next(); b.next(); b.reset(); return b.next();")
+        self.assertEqual(reset, 100)
+        # Every transport of the page, the auto panel's steps included, uses that policy.
+        policies = driver.execute_script(
+            "return Object.values(transports).map(t => (t.step || t).backoff).map(b => [b.firstMs, b.capMs]);")
+        self.assertEqual(policies, [[100, 5000]] * 5)
+
     def test_teacher_view_counts_two_browsers_per_transport(self):
         first = self.open_page()
         second = self.open_page()
