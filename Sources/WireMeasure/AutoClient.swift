@@ -51,12 +51,19 @@ final class AutoClient: RaceClient {
         if context.runOver { client.runEnded() }
     }
 
-    /// Retires the current step and starts the next rung at once.
+    /// Retires the current step and starts the next rung at once — from a timer of delay 0, i.e.
+    /// after the loop has handled every event of this round: the new socket may get the file
+    /// descriptor number the old one just gave back, and an event still pending for the old
+    /// one (the hang-up that follows a reset) must not reach the new step.
     private func fallBack(to transport: RaceTransport) {
         step?.retire()
+        step = nil
         ledger.dropped(at: LoopClock.monotonicNanos())
         ledger.reconnecting()
-        start(transport)
+        context.loop.schedule(afterNanos: 0) { [weak self] in
+            guard let self, !self.isDone else { return }
+            self.start(transport)
+        }
     }
 
     override func runStarted(runStart: Int64) {
@@ -69,7 +76,7 @@ final class AutoClient: RaceClient {
     }
 
     override func finishedForGood() {
-        if let step, !step.isDone {
+        if let step, !step.isDone, step.supervisor === self {
             step.finishedForGood()      // comes back through stepFinished
         } else {
             super.finishedForGood()
@@ -111,3 +118,4 @@ final class AutoClient: RaceClient {
         super.finishedForGood()
     }
 }
+

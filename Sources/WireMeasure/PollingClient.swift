@@ -34,7 +34,7 @@ class PollingClient: RaceClient {
         guard !isDone else { return }
         guard isOpen else {
             askWhenConnected = true
-            if !isConnecting && !reconnectPending { connect() }
+            if !isConnecting && !reconnectPending { connectSoon() }
             return
         }
         awaiting = true

@@ -234,6 +234,19 @@ class RaceClient: FDHandler {
 
     var reconnectPending: Bool { reconnectTimer != nil }
 
+    /// `connect()` once the loop has handled every event of this round (a timer of delay 0).
+    /// Called from inside an I/O callback right after a close, the new socket may get the old
+    /// one's descriptor number, and the rest of the old one's event (its hang-up) would be
+    /// delivered to it.
+    func connectSoon() {
+        guard reconnectTimer == nil else { return }
+        reconnectTimer = context.loop.schedule(afterNanos: 0) { [weak self] in
+            guard let self, !self.isDone else { return }
+            self.reconnectTimer = nil
+            self.connect()
+        }
+    }
+
     // MARK: FDHandler
 
     func handleWritable() {

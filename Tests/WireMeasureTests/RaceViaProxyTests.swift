@@ -42,7 +42,12 @@ final class RaceViaProxyTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(r.reconnects, 3, what)      // cuts at about 2, 4, 6, 8 s
             XCTAssertTrue(r.failures.isEmpty, "\(what): \(r.failures)")
         }
-        XCTAssertEqual(result.result(.auto)?.path, "ws", "a cut after events is a hiccup, not a reason to fall back")
+        // A cut after events is a hiccup, not a reason to fall back: auto starts on ws and stays
+        // on a streaming transport. (The proxy's loops cut a few ms apart; an immediate
+        // reconnect that lands on the loop about to cut dies at once with no event, which is
+        // by the rule a failed step: ws>sse is then the honest answer.)
+        let path = try XCTUnwrap(result.result(.auto)?.path)
+        XCTAssertTrue(path == "ws" || path == "ws>sse", path)
         // The scenario records the proxy flags; the proxy's own counters are in the report.
         let json = RaceReport.json(result)
         XCTAssertTrue(json.contains("\"via\":\"--cut-every 2\""), json)
@@ -76,8 +81,8 @@ final class RaceViaProxyTests: XCTestCase {
         s.rate = 2      // 500 ms between events: a WebSocket killed after 200 ms usually carried none
         let result = try Race(settings: s).run()
         let auto = try XCTUnwrap(result.result(.auto))
-        XCTAssertTrue(auto.path.hasPrefix("ws>"), auto.path)
-        XCTAssertNotEqual(auto.path.split(separator: ">").last, "ws")
+        // Killed WebSockets move it to SSE, which the killer leaves alone: it stays there.
+        XCTAssertEqual(auto.path, "ws>sse")
         XCTAssertEqual(auto.missed, 0)
         XCTAssertEqual(auto.duplicates, 0)
     }
