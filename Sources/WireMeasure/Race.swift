@@ -94,7 +94,7 @@ public final class Race {
         var proxy: ChildProxy?
         var clientEndpoint = endpoint
         if let via = settings.via {
-            guard let exe = settings.serverExecutable else {
+            guard let exe = settings.serverExecutable ?? Self.runningWirelab() else {
                 throw RaceError("--via needs the wirelab executable to start `wirelab proxy`")
             }
             let p = try ChildProxy(executable: exe, upstream: endpoint, flags: via)
@@ -241,6 +241,13 @@ public final class Race {
                                 results: results, serverCheck: check)
         result.proxyReport = proxy?.exitReport
         return result
+    }
+
+    /// This process's executable when it is `wirelab` itself (a lesson running a race in
+    /// process), so `--via` can start `wirelab proxy` without being told where it is.
+    static func runningWirelab() -> String? {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.lastPathComponent == "wirelab" ? exe.path : nil
     }
 
     static func summarize(_ t: RaceTransport, _ clients: [RaceClient], context: RaceContext, firstID: Int, lastID: Int) -> TransportResult {
