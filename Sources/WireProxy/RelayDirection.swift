@@ -39,7 +39,7 @@ public final class RelayDirection {
     private var transform: TransformState
     private var pacerQueue = ChunkQueue()
     private var bucket: TokenBucket?
-    private var stall: StallSchedule?
+    private(set) var stall: StallSchedule?     // internal: tests compare phases
     private var delay: DelayLine
     /// Bytes free to be written now.
     public var ready = ChunkQueue()

@@ -112,6 +112,15 @@ final class StallScheduleTests: XCTestCase {
         XCTAssertEqual(stall.stalls, 2, "each window that held bytes counts once")
     }
 
+    func testEachConnectionAndDirectionStallsAtItsOwnPhase() {
+        var settings = DirectionSettings()
+        settings.stallPeriodNanos = 1 * second
+        settings.stallDurationNanos = 100 * ms
+        let phases = (1...20).map { RelayDirection(settings, now: 0, seed: UInt64($0)).stall!.firstWindow }
+        XCTAssertTrue(phases.allSatisfy { (0..<(1 * second)).contains($0) })
+        XCTAssertGreaterThan(Set(phases).count, 15, "not in lockstep: \(phases)")
+    }
+
     func testAStallHoldsEveryByteBehindItThenReleasesThemInOrder() {
         var settings = DirectionSettings()
         settings.stallPeriodNanos = 1 * second
