@@ -7,15 +7,16 @@ import Foundation
 @testable import WireMeasure
 
 final class RaceViaProxyTests: XCTestCase {
-    /// The wirelab executable `swift build` made next to this test bundle (.build/debug).
+    /// The wirelab executable `swift build` made next to this test bundle (or in .build/debug).
     private func wirelab() throws -> String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = root.appendingPathComponent(".build/debug/wirelab").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            XCTFail("\(path) is missing: run swift build first")
-            throw RaceError("no wirelab executable")
+        for dir in [bundle, root.appendingPathComponent(".build/debug")] {
+            let path = dir.appendingPathComponent("wirelab").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        return path
+        XCTFail("the wirelab executable is missing: run swift build first")
+        throw RaceError("no wirelab executable")
     }
 
     private func settings(_ via: String, transports: [RaceTransport], duration: Double, policy: ReconnectKind = .jitter) throws -> RaceSettings {
