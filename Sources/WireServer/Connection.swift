@@ -174,6 +174,9 @@ final class Connection: FDHandler {
 
     var hasPendingOutput: Bool { outputHead < output.count }
 
+    /// Between requests on a keep-alive connection: nothing half-read, nothing to write.
+    var isIdleBetweenRequests: Bool { phase == .http && !parser.hasPartialRequest && !hasPendingOutput && unattributedIn == 0 }
+
     // MARK: closing
 
     /// Close once everything queued is written.

@@ -98,7 +98,9 @@ public final class Server {
         for w in workers { w.loop.stop() }
     }
 
-    /// Drops every SSE or WebSocket stream, as a flaky network would (lesson 3 shows the resume).
+    /// Drops every SSE or WebSocket stream, parked long poll, or idle short-poll keep-alive
+    /// connection, as a flaky network would (lesson 3 shows the resume; race's reconnect tests
+    /// drop every transport).
     public func dropStreams(of transport: Transport) {
         for w in workers { w.loop.execute { w.dropStreams(of: transport) } }
     }

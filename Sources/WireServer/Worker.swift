@@ -94,7 +94,12 @@ public final class Worker {
         switch transport {
         case .sse: for c in sseSubscribers.members { c.close() }
         case .ws: for c in webSocketSubscribers.members { c.close() }
-        case .poll, .longpoll: break
+        case .longpoll: for c in longPollWaiters.members { c.close() }
+        case .poll:
+            // Keep-alive connections that have carried a short poll and have no request in
+            // progress (an unread request would turn the close into a reset).
+            let bit = UInt8(1) << UInt8(Transport.poll.rawValue)
+            for c in connections where c.countedTransports & bit != 0 && c.isIdleBetweenRequests { c.close() }
         }
     }
 

@@ -351,6 +351,48 @@ class ClassroomPageTests(unittest.TestCase):
                 self.assertEqual(ids[t], [1, 2, 3, 4], "%s: the new server's events, each once, in order" % t)
         self.assert_no_console_errors(driver, allow_network=True)
 
+    def auto_path(self, driver):
+        node = driver.find_element(By.CSS_SELECTOR, '[data-testid="panel-auto"] [data-testid="path"]')
+        return node.get_attribute("data-value")
+
+    def test_auto_panel_stays_on_websocket_directly_and_falls_back_to_sse_through_strip_upgrade(self):
+        # PROTOCOL.md §8: the fifth panel negotiates ws, then sse, then long polling, then polling.
+        from wirelab_proxy import WirelabProxy
+        reader = PageReader(self.open_page())
+        wait_until(lambda: reader.value("auto", "events") > 0, 20, message="events in the auto panel")
+        self.assertEqual(self.auto_path(reader.driver), "ws")
+
+        # Through a proxy that removes Upgrade, the server answers the WebSocket handshake with
+        # 426: the browser never opens the socket, and the panel moves on to SSE.
+        with WirelabProxy(self.server.url, "--strip-upgrade") as proxy:
+            driver = new_driver()
+            self.drivers.append(driver)
+            driver.get(proxy.base + "/")
+            through = PageReader(driver)
+            wait_until(lambda: self.auto_path(driver) == "ws>sse", 20, message="the auto panel to fall back to sse")
+            before = through.value("auto", "events")
+            wait_until(lambda: through.value("auto", "events") > before, 20, message="events on the sse step")
+            self.assertEqual(through.value("auto", "missed"), 0)
+            for d in (driver,):
+                d.quit()
+            self.drivers.remove(driver)
+
+    def test_every_panel_backs_off_exponentially_with_full_jitter(self):
+        # PROTOCOL.md §8: 100 ms doubling to at most 5 s; the wait uniform in [0, that].
+        driver = self.open_page()
+        windows = driver.execute_script(
+            "const b = new Backoff(100, 5000, () => 1);"
+            "return Array.from({length: 9}, () => b.next());")
+        self.assertEqual(windows, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000])
+        low = driver.execute_script("const b = new Backoff(100, 5000, () => 0); b.next(); b.next(); return b.next();")
+        self.assertEqual(low, 0)
+        reset = driver.execute_script("const b = new Backoff(100, 5000, () => 1); b.next(); b.next(); b.reset(); return b.next();")
+        self.assertEqual(reset, 100)
+        # Every transport of the page, the auto panel's steps included, uses that policy.
+        policies = driver.execute_script(
+            "return Object.values(transports).map(t => (t.step || t).backoff).map(b => [b.firstMs, b.capMs]);")
+        self.assertEqual(policies, [[100, 5000]] * 5)
+
     def test_teacher_view_counts_two_browsers_per_transport(self):
         first = self.open_page()
         second = self.open_page()
