@@ -90,8 +90,14 @@ extension HTTP2Connection {
         guard connectionReceiveWindow.receive(flowControlled) else {
             throw .connection(.flowControlError, "DATA beyond the connection window")
         }
-        if let update = connectionReceiveWindow.takeUpdate() {
-            write(HTTP2Frame(streamID: 0, .windowUpdate(increment: UInt32(update))))
+        // Bytes handed to the application are given back when it says so (or at once in
+        // automatic mode); padding and data we drop are given back now.
+        var handedOut = 0
+        defer {
+            connectionReceiveWindow.consume(configuration.automaticWindowUpdates ? flowControlled : flowControlled - handedOut)
+            if let update = connectionReceiveWindow.takeUpdate() {
+                write(HTTP2Frame(streamID: 0, .windowUpdate(increment: UInt32(update))))
+            }
         }
         guard var stream = streams[id] else {
             var state = closedState(id)
@@ -106,6 +112,8 @@ extension HTTP2Connection {
         guard stream.receiveWindow.receive(flowControlled) else {
             throw .stream(id, .flowControlError, "DATA beyond the stream window")
         }
+        handedOut = bytes.count
+        stream.receiveWindow.consume(configuration.automaticWindowUpdates ? flowControlled : flowControlled - handedOut)
         if !endStream, let update = stream.receiveWindow.takeUpdate() {
             write(HTTP2Frame(streamID: id, .windowUpdate(increment: UInt32(update))))
         }

@@ -35,6 +35,11 @@ public struct HTTP2Connection {
         public var enableConnectProtocol = true
         /// Connection receive window; above 65,535 we announce it with a WINDOW_UPDATE on stream 0.
         public var connectionWindowSize = 1 << 20
+        /// true: received DATA counts as consumed as soon as it is handed out (the application
+        /// bounds what it keeps, e.g. by resetting a stream whose body is too long). false: the
+        /// application calls `consumed(streamID:count:)` when it has processed the bytes, and
+        /// the peer can never have more than the windows in flight.
+        public var automaticWindowUpdates = true
         public var maxFieldBlockBytes = 65_536
         public var maxContinuationFrames = 32
         public var maxResetsPerWindow = 200
@@ -192,6 +197,24 @@ public struct HTTP2Connection {
 
     /// Bytes accepted by `sendData` but not yet sent for lack of window.
     public func pendingDataCount(streamID: UInt32) -> Int { streams[streamID]?.pending.count ?? 0 }
+
+    /// With `automaticWindowUpdates` off: the application processed `count` bytes of DATA
+    /// received on the stream; the windows re-open (WINDOW_UPDATE) once half of them is used.
+    public mutating func consumed(streamID id: UInt32, count: Int) -> [Action] {
+        guard !failed else { return [] }
+        connectionReceiveWindow.consume(count)
+        if let update = connectionReceiveWindow.takeUpdate() {
+            write(HTTP2Frame(streamID: 0, .windowUpdate(increment: UInt32(update))))
+        }
+        if var stream = streams[id], stream.state.peerCanSend {
+            stream.receiveWindow.consume(count)
+            if let update = stream.receiveWindow.takeUpdate() {
+                write(HTTP2Frame(streamID: id, .windowUpdate(increment: UInt32(update))))
+            }
+            streams[id] = stream
+        }
+        return flush()
+    }
 
     public mutating func resetStream(streamID id: UInt32, code: HTTP2ErrorCode) -> [Action] {
         guard !failed, streams[id] != nil else { return flush() }

@@ -7,9 +7,9 @@
 // peer changes SETTINGS_INITIAL_WINDOW_SIZE (§6.9.2), which can make it negative.
 //
 // `HTTP2ReceiveWindow` is how much we let the peer send. DATA beyond it is a FLOW_CONTROL_ERROR.
-// Data is handed to the application as it arrives (the application bounds its own buffers),
-// so we re-open the window once half of it was used: one WINDOW_UPDATE per half window, not
-// one per frame.
+// Received bytes are given back (WINDOW_UPDATE) once the application has consumed them and the
+// open window fell to half: one update per half window, not one per frame. That is the
+// back-pressure: a peer can never have more than the window in our buffers.
 
 public struct HTTP2SendWindow: Equatable, Sendable {
     public private(set) var size: Int
@@ -41,6 +41,8 @@ public struct HTTP2ReceiveWindow: Equatable, Sendable {
     public private(set) var target: Int
     /// What the peer may still send.
     public private(set) var available: Int
+    /// Bytes the application has consumed that we have not yet given back in a WINDOW_UPDATE.
+    public private(set) var consumed = 0
 
     public init(_ target: Int) {
         self.target = target
@@ -55,17 +57,18 @@ public struct HTTP2ReceiveWindow: Equatable, Sendable {
         return true
     }
 
-    /// The WINDOW_UPDATE increment to send now, if the window fell to half or less.
-    public mutating func takeUpdate() -> Int? {
-        guard available <= target / 2 else { return nil }
-        let increment = target - available
-        available = target
-        return increment > 0 ? increment : nil
+    /// The application is done with `count` received bytes: they may be re-granted.
+    public mutating func consume(_ count: Int) {
+        consumed += count
     }
 
-    /// We changed our SETTINGS_INITIAL_WINDOW_SIZE (§6.9.2 applies to our windows too).
-    public mutating func setTarget(_ newTarget: Int) {
-        available += newTarget - target
-        target = newTarget
+    /// The WINDOW_UPDATE increment to send now: once the open window fell to half or less, all
+    /// consumed bytes are given back at once.
+    public mutating func takeUpdate() -> Int? {
+        guard available <= target / 2, consumed > 0 else { return nil }
+        let increment = consumed
+        available += consumed
+        consumed = 0
+        return increment
     }
 }
