@@ -76,6 +76,13 @@ extension HTTP2Connection {
         case .goAway(let last, let code, let debug):
             peerGoAwayLastStreamID = min(last, peerGoAwayLastStreamID ?? last)
             actions.append(.goAway(lastStreamID: last, code: code, debugData: debug))
+            // §6.8: streams we opened above `last` were not and will not be processed; the
+            // application may retry them on a new connection.
+            for streamID in streams.keys.sorted() where !streams[streamID]!.openedByPeer && streamID > last {
+                streams[streamID] = nil
+                rememberClosed(streamID, .receivedReset)
+                actions.append(.streamReset(streamID: streamID, code: .refusedStream, byPeer: true))
+            }
         case .windowUpdate(let increment):
             try receiveWindowUpdate(id, Int(increment))
         case .unknown:

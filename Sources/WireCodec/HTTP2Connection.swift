@@ -153,6 +153,14 @@ public struct HTTP2Connection {
         return flush()
     }
 
+    /// May a client open another stream now? Not after the peer's GOAWAY (§6.8), nor past the
+    /// peer's SETTINGS_MAX_CONCURRENT_STREAMS (§5.1.2).
+    public var canOpenStream: Bool {
+        guard role == .client, !failed, peerGoAwayLastStreamID == nil else { return false }
+        let ours = streams.values.filter { !$0.openedByPeer }.count
+        return ours < (remoteSettings.maxConcurrentStreams ?? Int.max)
+    }
+
     /// A client's next stream identifier (odd, increasing; §5.1.1).
     public mutating func openStream() -> UInt32 {
         let id = nextLocalStreamID
@@ -171,6 +179,7 @@ public struct HTTP2Connection {
             guard role == .client, id % 2 == 1, id < nextLocalStreamID, closedStreams[id] == nil else {
                 throw .stream(id, .internalError, "stream \(id) is not open")
             }
+            guard peerGoAwayLastStreamID == nil else { throw .stream(id, .refusedStream, "the peer sent GOAWAY") }
         }
         try stream.state.send(.headers(endStream: endStream), streamID: id)
         let block = hpackEncoder.encode(fields)
