@@ -42,18 +42,36 @@ public struct HPACKDecoder: Sendable {
     }
 
     public mutating func decode(_ block: [UInt8]) throws(HPACKError) -> [HPACKHeaderField] {
+        var unused: [HPACKRepresentation] = []
+        return try decode(block, tracing: false, trace: &unused)
+    }
+
+    /// Decodes and also says how each field was represented (for `wirelab inspect h2`).
+    public mutating func decodeTraced(_ block: [UInt8]) throws(HPACKError) -> [HPACKRepresentation] {
+        var trace: [HPACKRepresentation] = []
+        _ = try decode(block, tracing: true, trace: &trace)
+        return trace
+    }
+
+    private mutating func decode(_ block: [UInt8], tracing: Bool,
+                                 trace: inout [HPACKRepresentation]) throws(HPACKError) -> [HPACKHeaderField] {
         var fields: [HPACKHeaderField] = []
         var index = 0
         var listSize = 0
         var sawField = false
         while index < block.count {
             let first = block[index]
+            let start = index
             if first & 0x80 != 0 {
                 // §6.1 indexed header field.
                 let i = try HPACKInteger.decode(block, at: &index, prefixBits: 7)
                 let entry = try lookup(i)
                 listSize += entry.size
                 if listSize <= maxHeaderListSize { fields.append(HPACKHeaderField(entry.name, entry.value)) }
+                if tracing {
+                    trace.append(HPACKRepresentation(kind: .indexed(i), bytes: start..<index,
+                                                     field: HPACKHeaderField(entry.name, entry.value)))
+                }
             } else if first & 0xE0 == 0x20 {
                 // §6.3 dynamic table size update: "MUST occur at the beginning of the first
                 // field block following the change to the dynamic table size" (§4.2).
@@ -63,6 +81,7 @@ public struct HPACKDecoder: Sendable {
                 guard newSize <= maxAllowedTableSize else { throw .tableSizeUpdateTooLarge(newSize) }
                 dynamicTable.setMaxSize(newSize)
                 sizeUpdateRequired = false
+                if tracing { trace.append(HPACKRepresentation(kind: .sizeUpdate(newSize), bytes: start..<index)) }
                 continue
             } else {
                 let incremental = first & 0xC0 == 0x40
@@ -72,19 +91,28 @@ public struct HPACKDecoder: Sendable {
                 let keep = listSize <= maxHeaderListSize
                 var name: String
                 var nameLength: Int
+                let nameHuffman = nameIndex == 0 && index < block.count && block[index] & 0x80 != 0
                 if nameIndex == 0 {
-                    (name, nameLength) = try readString(block, at: &index, build: keep || incremental)
+                    (name, nameLength) = try readString(block, at: &index, build: keep || incremental || tracing)
                 } else {
                     let entry = try lookup(nameIndex)
                     name = entry.name
                     nameLength = entry.nameOctets
                 }
-                let (value, valueLength) = try readString(block, at: &index, build: keep || incremental)
+                let valueHuffman = index < block.count && block[index] & 0x80 != 0
+                let (value, valueLength) = try readString(block, at: &index, build: keep || incremental || tracing)
                 let size = nameLength + valueLength + 32
                 if incremental { dynamicTable.add(name: name, value: value, nameOctets: nameLength, valueOctets: valueLength) }
                 listSize += size
                 if listSize <= maxHeaderListSize {
                     fields.append(HPACKHeaderField(name, value, neverIndex: neverIndexed))
+                }
+                if tracing {
+                    let kind: HPACKRepresentation.Kind = incremental ? .incrementalIndexing(nameIndex: nameIndex)
+                        : neverIndexed ? .neverIndexed(nameIndex: nameIndex) : .withoutIndexing(nameIndex: nameIndex)
+                    trace.append(HPACKRepresentation(kind: kind, bytes: start..<index,
+                                                     field: HPACKHeaderField(name, value, neverIndex: neverIndexed),
+                                                     nameHuffman: nameHuffman, valueHuffman: valueHuffman))
                 }
             }
             if sizeUpdateRequired { throw .tableSizeUpdateMissing }
@@ -119,4 +147,21 @@ public struct HPACKDecoder: Sendable {
         let decoded = try HPACKHuffman.decode(raw)
         return (build ? String(decoding: decoded, as: UTF8.self) : "", decoded.count)
     }
+}
+
+/// How one field (or size update) was represented in a block, for teaching tools.
+public struct HPACKRepresentation: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case indexed(Int)                          // §6.1
+        case incrementalIndexing(nameIndex: Int)   // §6.2.1 (nameIndex 0: literal name)
+        case withoutIndexing(nameIndex: Int)       // §6.2.2
+        case neverIndexed(nameIndex: Int)          // §6.2.3
+        case sizeUpdate(Int)                       // §6.3
+    }
+    public var kind: Kind
+    /// Where it is in the block.
+    public var bytes: Range<Int>
+    public var field: HPACKHeaderField?
+    public var nameHuffman = false
+    public var valueHuffman = false
 }
