@@ -119,6 +119,13 @@ extension HTTP2Connection {
         guard stream.receiveWindow.receive(flowControlled) else {
             throw .stream(id, .flowControlError, "DATA beyond the stream window")
         }
+        // §8.1.1: "A request or response is also malformed if the value of a content-length
+        // header field does not equal the sum of the DATA frame payload lengths".
+        stream.receivedDataBytes += bytes.count
+        if let expected = stream.expectedContentLength,
+           stream.receivedDataBytes > expected || (endStream && stream.receivedDataBytes != expected) {
+            throw .stream(id, .protocolError, "malformed message: content-length \(expected), DATA \(stream.receivedDataBytes)")
+        }
         handedOut = bytes.count
         stream.receiveWindow.consume(configuration.automaticWindowUpdates ? flowControlled : flowControlled - handedOut)
         if !endStream, let update = stream.receiveWindow.takeUpdate() {
@@ -206,6 +213,15 @@ extension HTTP2Connection {
         try HTTP2HeaderValidation.validateRequest(fields, streamID: id,
                                                   connectProtocolEnabled: localSettings.enableConnectProtocol)
         stream.receivedHeaders = true
+        if let text = fields.first(where: { $0.name == "content-length" })?.value {
+            guard let length = Int(text), length >= 0, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw .stream(id, .protocolError, "malformed message: content-length \(text)")
+            }
+            if block.endStream && length != 0 {
+                throw .stream(id, .protocolError, "malformed message: content-length \(length) without DATA")
+            }
+            stream.expectedContentLength = length
+        }
         store(stream, id)
         actions.append(.headers(streamID: id, fields: fields, endStream: block.endStream))
     }

@@ -70,6 +70,9 @@ public struct HTTP2Connection {
         var pendingEnd = false
         /// Trailers or a response already started (for the next HEADERS to be trailers).
         var receivedHeaders = false
+        /// A request's content-length, checked against its DATA (§8.1.1).
+        var expectedContentLength: Int?
+        var receivedDataBytes = 0
         let openedByPeer: Bool
     }
 

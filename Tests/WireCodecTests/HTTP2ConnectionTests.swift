@@ -110,6 +110,19 @@ final class HTTP2ConnectionTests: XCTestCase {
         }
     }
 
+    /// The RFC 7541 §C.3.1 block cut between HEADERS and CONTINUATION at every byte, including
+    /// inside integers and string literals: the server reassembles the block before decoding.
+    func testFieldBlockCutAtEveryByteAcrossCONTINUATION() {
+        let block = hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d")
+        let expected = [F(":method", "GET"), F(":scheme", "http"), F(":path", "/"), F(":authority", "www.example.com")]
+        for cut in 0...block.count {
+            var c = H2ScriptedClient()
+            c.send(Frame(streamID: 1, .headers(fieldBlock: Array(block[..<cut]), endStream: true, endHeaders: false)),
+                   Frame(streamID: 1, .continuation(fieldBlock: Array(block[cut...]), endHeaders: true)))
+            XCTAssertEqual(c.events, [.headers(streamID: 1, fields: expected, endStream: true)], "cut at \(cut)")
+        }
+    }
+
     // MARK: - Server and client connections together
 
     func testServerAndClientExchangeWithFlowControl() throws {
@@ -249,8 +262,16 @@ final class HTTP2ConnectionTests: XCTestCase {
         XCTAssertEqual(c.resetCode(15), .flowControlError)                               // stream window > 2^31-1
         c.send(Frame(streamID: 15, .data([1], endStream: true)))                         // after our reset: ignored (§5.1)
         XCTAssertNil(c.goAwayCode)
-        c.request(17)
-        XCTAssertEqual(c.requests, [1, 15, 17])
+        let post = [F(":method", "POST"), F(":scheme", "http"), F(":path", "/publish"), F("content-length", "5")]
+        c.request(19, post, endStream: false)
+        c.send(Frame(streamID: 19, .data(Array("hello!".utf8), endStream: true)))
+        XCTAssertEqual(c.resetCode(19), .protocolError)                                  // content-length ≠ DATA (§8.1.1)
+        c.request(21, post, endStream: false)
+        c.send(Frame(streamID: 21, .data(Array("hello".utf8), endStream: true)))
+        XCTAssertNil(c.resetCode(21))
+        c.request(23)
+        XCTAssertEqual(c.requests, [1, 15, 19, 21, 23])
+        XCTAssertNil(c.goAwayCode)
     }
 
     func testMaxConcurrentStreamsRefusesTheExtraStream() {
