@@ -133,11 +133,14 @@ final class HTTP2ConnectionTests: XCTestCase {
         func route(_ actions: [HTTP2Connection.Action], _ wire: inout [UInt8], _ events: inout [HTTP2Connection.Action]) {
             for a in actions { if case .write(let b) = a { wire += b } else { events.append(a) } }
         }
+        var wireToServer = 0, wireToClient = 0
         func pump() {
             while !toServer.isEmpty || !toClient.isEmpty {
                 let s = toServer; toServer = []
+                wireToServer += s.count
                 route(server.receive(s), &toClient, &serverEvents)
                 let c = toClient; toClient = []
+                wireToClient += c.count
                 route(client.receive(c), &toServer, &clientEvents)
             }
         }
@@ -165,6 +168,18 @@ final class HTTP2ConnectionTests: XCTestCase {
         XCTAssertTrue(ended)
         XCTAssertEqual(server.activeStreamCount, 0)
         XCTAssertEqual(client.activeStreamCount, 0)
+        // Byte accounting: per stream and for the connection, both ends agree, and the sums
+        // equal every byte that crossed the "socket" (nothing is left buffered here).
+        let sc = server.takeByteCounts(), cc = client.takeByteCounts()
+        XCTAssertEqual(Set(sc.keys), [0, 1])
+        for id in sc.keys {
+            XCTAssertEqual(sc[id]!.sent, cc[id]!.received, "stream \(id)")
+            XCTAssertEqual(sc[id]!.received, cc[id]!.sent, "stream \(id)")
+        }
+        XCTAssertGreaterThan(sc[1]!.sent, body.count)
+        XCTAssertEqual(sc.values.reduce(0) { $0 + $1.sent }, wireToClient)
+        XCTAssertEqual(cc.values.reduce(0) { $0 + $1.sent }, wireToServer)
+        XCTAssertEqual(cc[0]!.sent - 24, sc[0]!.received - 24)   // the preface is the connection's
         // The second request reuses the HPACK tables: it is much smaller on the wire.
         let before = toServer.count
         XCTAssertEqual(before, 0)
@@ -362,6 +377,9 @@ final class HTTP2ConnectionTests: XCTestCase {
             if bytes.count > 9 { bytes[0] = 0; bytes[1] = 0; bytes[2] %= 64; bytes[3] %= 10 }
             c.send(bytes)
             if c.goAwayCode != nil { goaways += 1 }
+            // Every byte fed is counted once, or still waits in the decoder for its frame.
+            let counted = c.server.takeByteCounts().values.reduce(0) { $0 + $1.received }
+            XCTAssertEqual(counted + c.server.decoder.bufferedByteCount, 24 + 9 + bytes.count)
         }
         XCTAssertGreaterThan(goaways, 0)
     }
