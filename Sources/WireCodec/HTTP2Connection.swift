@@ -9,15 +9,16 @@
 // makes one write per call. The loop feeds socket bytes in, performs the actions, and closes
 // the socket after a `.connectionError` once that last write is out.
 //
-// Both roles use this type: a server (peer streams are odd, §5.1.1) and a client (even; it
-// opens odd streams with `openStream()`). What it enforces for a server facing a hostile peer:
+// Both roles use this type: a server (the client opens odd-numbered streams, §5.1.1) and a
+// client (it opens odd streams with `openStream()` and refuses the even, pushed ones). What it
+// enforces for a server facing a hostile peer:
 //   - every frame-level rule (HTTP2FrameDecoder), stream states (HTTP2StreamState), flow
 //     control (HTTP2FlowControl), header blocks (HPACK, CONTINUATION sequencing);
 //   - SETTINGS_MAX_CONCURRENT_STREAMS: a stream past it is refused with RST_STREAM REFUSED_STREAM;
 //   - header lists past SETTINGS_MAX_HEADER_LIST_SIZE (16 KiB): answered 431 and reset, with
 //     the HPACK table kept in step, so an "HPACK bomb" costs one decode pass and no memory;
 //   - a field block over `maxFieldBlockBytes` or more than `maxContinuationFrames`
-//     CONTINUATION frames: GOAWAY ENHANCE_YOUR_CALM (CONTINUATION flood, CVE-2024-27316);
+//     CONTINUATION frames: GOAWAY ENHANCE_YOUR_CALM (the 2024 "CONTINUATION flood");
 //   - streams the peer resets (or that we refuse) more than `maxResetsPerWindow` times per
 //     `resetWindowNanoseconds`: GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
 // Frame handling is in HTTP2Connection+Receive.swift.
