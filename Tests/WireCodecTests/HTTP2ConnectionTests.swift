@@ -189,6 +189,28 @@ final class HTTP2ConnectionTests: XCTestCase {
         XCTAssertEqual(bytes.count, 9 + 4)   // four 1-byte indexed fields
     }
 
+    /// §6.9.2: the peer's new SETTINGS_INITIAL_WINDOW_SIZE moves stream windows (even below
+    /// zero) and releases waiting DATA; its SETTINGS_HEADER_TABLE_SIZE makes our next block
+    /// open with a size update (RFC 7541 §4.2).
+    func testPeerSettingsMoveWindowsAndTableSize() throws {
+        var c = H2ScriptedClient()
+        c.send(Frame(streamID: 0, .settings([HTTP2Setting(.initialWindowSize, 10), HTTP2Setting(.headerTableSize, 0)])))
+        c.request(1)
+        c.take(try c.server.sendHeaders(streamID: 1, fields: [F(":status", "200")], endStream: false))
+        guard case .headers(let block, _, _, _, _)? = c.frames.last?.payload else { return XCTFail() }
+        XCTAssertEqual(block, [0x20, 0x88])   // size update to 0, then indexed :status 200
+        c.take(try c.server.sendData(streamID: 1, bytes: Array(repeating: 7, count: 25), endStream: true))
+        XCTAssertEqual(c.frames.last, Frame(streamID: 1, .data(Array(repeating: 7, count: 10), endStream: false)))
+        c.send(Frame(streamID: 0, .settings([HTTP2Setting(.initialWindowSize, 5)])))    // window 0 → -5
+        XCTAssertEqual(c.server.pendingDataCount(streamID: 1), 15)
+        c.send(Frame(streamID: 1, .windowUpdate(increment: 10)))                        // -5 + 10 = 5
+        XCTAssertEqual(c.frames.last, Frame(streamID: 1, .data(Array(repeating: 7, count: 5), endStream: false)))
+        c.send(Frame(streamID: 0, .settings([HTTP2Setting(.initialWindowSize, 100)])))  // +95
+        XCTAssertEqual(c.frames.last, Frame(streamID: 1, .data(Array(repeating: 7, count: 10), endStream: true)))
+        XCTAssertEqual(c.server.activeStreamCount, 0)
+        XCTAssertNil(c.goAwayCode)
+    }
+
     // MARK: - Connection errors (GOAWAY with the code)
 
     func testConnectionErrorsCarryTheirCodes() {
