@@ -225,7 +225,7 @@ public struct HTTP2Connection {
     /// With `automaticWindowUpdates` off: the application processed `count` bytes of DATA
     /// received on the stream; the windows re-open (WINDOW_UPDATE) once half of them is used.
     public mutating func consumed(streamID id: UInt32, count: Int) -> [Action] {
-        guard !failed else { return [] }
+        guard !failed, count > 0 else { return [] }
         connectionReceiveWindow.consume(count)
         if let update = connectionReceiveWindow.takeUpdate() {
             write(HTTP2Frame(streamID: 0, .windowUpdate(increment: UInt32(update))))
