@@ -336,14 +336,18 @@ class ClassroomPageTests(unittest.TestCase):
                 urls[p["requestId"]] = p["request"]["url"]
             elif m["method"] == "Network.webSocketCreated":
                 urls[p["requestId"]] = p["url"]
+            # Only the four transport panels' own connections: the auto panel (PROTOCOL.md §8)
+            # holds a WebSocket of its own, tagged client=page-auto-..., which is not counted here.
             elif m["method"] == "Network.webSocketFrameReceived" and '"id":' in p["response"]["payloadData"]:
-                ids["ws"].append(json.loads(p["response"]["payloadData"])["id"])
+                if "client=page-ws-" in urls.get(p["requestId"], ""):
+                    ids["ws"].append(json.loads(p["response"]["payloadData"])["id"])
             elif m["method"] == "Network.eventSourceMessageReceived":
-                ids["sse"].append(int(p["eventId"]))
+                if "client=page-sse-" in urls.get(p["requestId"], ""):
+                    ids["sse"].append(int(p["eventId"]))
             elif m["method"] == "Network.loadingFinished":
                 url = urls.get(p["requestId"], "")
                 for t in ("longpoll", "poll"):
-                    if "/%s?" % t in url:
+                    if "/%s?" % t in url and "client=page-%s-" % t in url:
                         ids[t] += [e["id"] for e in json.loads(log._body(p["requestId"]))["events"]]
                         break
         for t in TRANSPORTS:
@@ -389,8 +393,10 @@ class ClassroomPageTests(unittest.TestCase):
         reset = driver.execute_script("const b = new Backoff(100, 5000, () => 1); b.next(); b.next(); b.reset(); return b.next();")
         self.assertEqual(reset, 100)
         # Every transport of the page, the auto panel's steps included, uses that policy.
-        policies = driver.execute_script(
-            "return Object.values(transports).map(t => (t.step || t).backoff).map(b => [b.firstMs, b.capMs]);")
+        # (Wait until every panel has started: the auto panel makes its first step on start.)
+        script = "return Object.values(transports).map(t => (t.step || t).backoff).map(b => b ? [b.firstMs, b.capMs] : null);"
+        policies = wait_until(lambda: (lambda p: p if None not in p else None)(driver.execute_script(script)), 10,
+                              message="every panel started")
         self.assertEqual(policies, [[100, 5000]] * 5)
 
     def test_teacher_view_counts_two_browsers_per_transport(self):
