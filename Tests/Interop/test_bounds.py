@@ -194,7 +194,9 @@ class TestTrust(unittest.TestCase):
 class TestInputBound(unittest.TestCase):
     """While a response is pending the server reads at most one more head, then stops reading."""
 
-    def garbage_behind(self, head, flags=("--rate", "0", "--heartbeat", "0.25"), seconds=3.0):
+    def garbage_behind(self, head, flags=("--rate", "0", "--heartbeat", "0.25"), seconds=3.0, stops_reading=True):
+        """Sends `head`, then random bytes for `seconds` (stopping early once the server grew
+        64 MiB): (bytes the kernel accepted, how sending ended)."""
         with Arena(self, *flags, warm_events=0) as a:
             s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
             try:
@@ -203,12 +205,15 @@ class TestInputBound(unittest.TestCase):
                 sent, how = send_for(s, os.urandom(1 << 16), seconds, stop=lambda: a.over(64),
                                      max_bytes=1 << 30)
                 time.sleep(0.3)
-                summary = a.assert_held(rss_mib=32, cpu_s=1.5 + seconds * 0.3, max_gap=2.0)
-                # Kernel buffers on both sides plus one 16 KiB head hold far less than this.
-                self.assertLess(sent, 48 * MIB, f"the server kept reading: {sent / MIB:.0f} MiB accepted "
-                                f"in {seconds} s ({how}); it must stop reading while the answer is pending")
+                # Reading (and discarding) costs CPU; holding it costs memory: 32 MiB is far
+                # below what 3 s of input at loopback speed would take.
+                a.assert_held(rss_mib=32, cpu_s=1.5 + seconds * (0.3 if stops_reading else 1.0), max_gap=2.0)
+                if stops_reading:
+                    # Kernel buffers on both sides plus one 16 KiB head hold far less than this.
+                    self.assertLess(sent, 48 * MIB, f"the server kept reading: {sent / MIB:.0f} MiB accepted "
+                                    f"in {seconds} s ({how}); it must stop reading while the answer is pending")
                 self.assertTrue(a.srv.healthy())
-                return sent, how, summary
+                return sent, how
             finally:
                 s.close()
 
@@ -219,9 +224,12 @@ class TestInputBound(unittest.TestCase):
         self.garbage_behind(get("/longpoll?timeout=120", extra="Connection: close\r\n"))
 
     def test_garbage_after_connection_close(self):
-        # answered at once, then the server closes: what follows is never read into memory
-        sent, how, _ = self.garbage_behind(get("/poll", extra="Connection: close\r\n"))
-        self.assertEqual(how, "closed", f"the server did not close after Connection: close ({sent / MIB:.1f} MiB sent)")
+        # Answered at once; then the server closes. It may read and discard for a moment
+        # (a lingering close, RFC 9112 §9.6), but never hold the input, and it does close.
+        sent, how = self.garbage_behind(get("/poll", extra="Connection: close\r\n"), seconds=6.0,
+                                        stops_reading=False)
+        self.assertEqual(how, "closed", f"the server did not close after Connection: close "
+                         f"({sent / MIB:.0f} MiB sent in 6 s)")
 
     def test_garbage_behind_open_sse_stream(self):
         self.garbage_behind(get("/sse"), flags=("--rate", "20"))
@@ -300,7 +308,7 @@ class TestOutputBound(unittest.TestCase):
                 self.assertTrue(all(st in (200, 503) for st, _ in statuses), statuses)
                 self.assertLess(max(t for _, t in statuses), 1.0, statuses)
                 a.assert_held(rss_mib=40, cpu_s=6.0)
-                dropped = sum(1 for s in socks if drain(s, quiet=0.5, limit_s=3)[1])
+                dropped = sum(1 for _, eof in drain_all(socks, quiet=1.0, limit_s=4.0) if eof)
                 self.assertGreater(dropped, 0, "no connection was dropped although 20 x 5 MiB were asked for "
                                    "with --max-buffered 4 MiB")
             finally:
@@ -321,10 +329,11 @@ class TestSlowReaders(unittest.TestCase):
             try:
                 time.sleep(2 + 3)      # --send-timeout plus a margin for a busy machine
                 a.assert_held(rss_mib=32, cpu_s=8.0)
-                results = drain_all(socks, quiet=1.0, limit_s=3.0)
+                # quiet 3 s: a server that sent its 1013 may wait up to 5 s for our Close
+                results = drain_all(socks, quiet=3.0, limit_s=6.0)
                 codes = [close_code(server_frames(data)) for data, _ in results]
                 still_open = sum(1 for _, eof in results if not eof)
-                self.assertEqual(still_open, 0, f"{still_open} of 50 slow readers still open after 5 s "
+                self.assertEqual(still_open, 0, f"{still_open} of 50 slow readers still open after 11 s "
                                  f"(close codes seen: {sorted(set(map(str, codes)))})")
                 for data, _ in results:
                     frames = server_frames(data)
@@ -339,14 +348,14 @@ class TestSlowReaders(unittest.TestCase):
         with Arena(self, "--rate", "20", "--size", "8192", "--max-queue", str(64 * MIB), "--send-timeout", "2") as a:
             socks = [slow_websocket(a.port) for _ in range(5)]
             try:
-                deadline = time.monotonic() + 12
-                open_ = list(socks)
-                while open_ and time.monotonic() < deadline:
-                    time.sleep(1.0)
-                    open_ = [s for s in open_ if not _closed_without_reading(s)]
-                self.assertEqual(len(open_), 0, f"{len(open_)} of 5 stalled readers still open after 12 s "
-                                 "(--send-timeout 2, about 1 s to fill the kernel buffers)")
+                # Not a byte read meanwhile (reading would be progress): ~1 s fills the kernel
+                # buffers, then the queue stalls; 2 s later the server must close.
+                time.sleep(8)
                 a.assert_held(rss_mib=32, cpu_s=8.0)
+                results = drain_all(socks, quiet=3.0, limit_s=6.0)
+                still_open = sum(1 for _, eof in results if not eof)
+                self.assertEqual(still_open, 0, f"{still_open} of 5 stalled readers still open 8 s after they "
+                                 "stopped reading (--send-timeout 2)")
             finally:
                 for s in socks:
                     s.close()
@@ -361,21 +370,13 @@ class TestSlowReaders(unittest.TestCase):
             try:
                 time.sleep(3)
                 a.assert_held(rss_mib=32, cpu_s=6.0)
-                for i, (data, eof) in enumerate(drain_all(socks, quiet=1.0, limit_s=3.0)):
+                for i, (data, eof) in enumerate(drain_all(socks, quiet=3.0, limit_s=6.0)):
                     self.assertTrue(eof, f"SSE reader {i} still open past --max-queue")
                     self.assertTrue(data.endswith(b"0\r\n\r\n"), f"SSE reader {i}: the stream did not end with "
                                     f"its last chunk: ...{data[-40:]!r}")
             finally:
                 for s in socks:
                     s.close()
-
-
-def _closed_without_reading(s):
-    """MSG_PEEK cannot see a FIN behind unread data; a never-reading client learns it was dropped
-    from an RST (the server closed with unread input) or by draining. Drain a little: if the
-    server closed, EOF comes once its last bytes are read."""
-    data, eof = drain(s, quiet=0.3, limit_s=0.5, limit_bytes=1 << 30)
-    return eof
 
 
 # ---------------------------------------------------------------------------------- client names
