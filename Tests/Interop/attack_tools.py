@@ -368,3 +368,64 @@ def send_for(sock, chunk, seconds, stop=lambda: False, max_bytes=1 << 40):
         sent += n
         off = (off + n) % len(chunk)
     return sent, "time"
+
+
+def pipeline_names(port, total, sockets, limit_s):
+    """Sends `GET /poll?client=n<i>` for i < total, pipelined over `sockets` connections, and
+    reads the answers, all on one thread (select): {"answered": 200s, "other": non-200 answers,
+    "eof": connections the server closed, "seconds": ...}. Run it in its own process
+    (`python3 attack_tools.py names PORT TOTAL SOCKETS LIMIT_S`) so the test's own threads
+    (the watcher, /stats probes) are not starved of the interpreter lock."""
+    t0 = time.monotonic()
+    socks, out, inbox, want = [], {}, {}, {}
+    for k in range(sockets):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.setblocking(False)
+        socks.append(s)
+        out[s] = memoryview(b"".join(b"GET /poll?client=n%d HTTP/1.1\r\nHost: x\r\n\r\n" % i
+                                     for i in range(k, total, sockets)))
+        inbox[s] = [0, 0, b""]          # 200s, others, tail
+        want[s] = len(range(k, total, sockets))
+    eof = 0
+    live = set(socks)
+    while live and time.monotonic() - t0 < limit_s:
+        r, w, _ = select.select(list(live), [s for s in live if len(out[s])], [], 0.5)
+        for s in w:
+            try:
+                n = s.send(out[s][:1 << 16])
+                out[s] = out[s][n:]
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                out[s] = memoryview(b"")
+        for s in r:
+            try:
+                chunk = s.recv(1 << 20)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                chunk = b""
+            box = inbox[s]
+            if not chunk:
+                eof += 1
+                live.discard(s)
+                continue
+            data = box[2] + chunk
+            box[0] += data.count(b"HTTP/1.1 200 ")
+            box[1] += data.count(b"HTTP/1.1 ") - data.count(b"HTTP/1.1 200 ")
+            box[2] = data[-12:]          # shorter than a status line: nothing counted twice
+            if box[0] + box[1] >= want[s]:
+                live.discard(s)
+    for s in socks:
+        s.close()
+    return {"answered": sum(b[0] for b in inbox.values()), "other": sum(b[1] for b in inbox.values()),
+            "eof": eof, "seconds": round(time.monotonic() - t0, 2)}
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 6 and sys.argv[1] == "names":
+        port, total, sockets, limit_s = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+        print(json.dumps(pipeline_names(port, total, sockets, limit_s)), flush=True)
+    else:
+        sys.exit("usage: attack_tools.py names PORT TOTAL SOCKETS LIMIT_S")
