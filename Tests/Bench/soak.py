@@ -7,7 +7,8 @@ One `wirelab serve --rate 10 --size 64`; soak_client (C, one epoll loop) holds 1
 1,000 SSE streams and 500 long pollers, and every second closes 1% of them at random and
 reconnects each where it stopped (`since=`). A separate SSE watcher (Python, its own socket)
 records every event. Every report interval the server's RSS, descriptors and CPU time are read
-from /proc and printed with the client's counts.
+from /proc and printed with the client's counts (`pend`: clients between a drop and their
+server's answer: reconnecting).
 
 Pass/fail (exit 1 on any failure; the figures are printed either way):
   - the watcher misses nothing: its ids run without a gap from its first event to its last, and
@@ -99,7 +100,7 @@ def main():
         final = None
         cpu_prev, t_prev = pw.cpu(), time.monotonic()
         print(f"{'t_s':>6} {'ws':>6} {'sse':>5} {'lp':>4} {'events':>10} {'missed':>6} {'dups':>5} {'reconn':>7} "
-              f"{'ends':>5} {'err':>4} {'rss_MiB':>8} {'fds':>6} {'cpu%':>5} {'watcher':>8}", flush=True)
+              f"{'ends':>5} {'err':>4} {'pend':>5} {'rss_MiB':>8} {'fds':>6} {'cpu%':>5} {'watcher':>8}", flush=True)
         deadline = time.monotonic() + seconds + 120
         for raw in client.stdout:
             if time.monotonic() > deadline:
@@ -116,6 +117,7 @@ def main():
             rows.append(r)
             print(f"{r['t']:6.0f} {r['open_ws']:6d} {r['open_sse']:5d} {r['open_longpoll']:4d} {r['events']:10d} "
                   f"{r['missed']:6d} {r['duplicates']:5d} {r['reconnects']:7d} {r['server_ends']:5d} {r['errors']:4d} "
+                  f"{r['idle'] + r['connecting'] + r['awaiting_head']:5d} "
                   f"{r['rss'] / MIB:8.1f} {r['fds']:6d} {r['cpu_pct']:5.0f} {r['watcher_events']:8d}", flush=True)
             if r.get("final"):
                 final = r
