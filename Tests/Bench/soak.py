@@ -72,6 +72,9 @@ def main():
     ap.add_argument("--longpoll", type=int, default=500)
     ap.add_argument("--reconnect-pct", type=float, default=1.0, help="percent of clients reconnecting every second")
     args = ap.parse_args()
+    # SIGTERM (a stopped make, a timeout) ends the run through the `finally` below, which stops
+    # the client and the server; the default action would leave both running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     minutes = max(0.25, min(args.minutes, 60))
     seconds = minutes * 60
     every = 10 if seconds >= 120 else 5
