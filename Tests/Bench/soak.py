@@ -12,7 +12,7 @@ server's answer: reconnecting).
 
 Pass/fail (exit 1 on any failure; the figures are printed either way):
   - the watcher misses nothing: its ids run without a gap from its first event to its last, and
-    its last is the server's latest (give or take one in flight);
+    within 5 s of the end it has the server's latest;
   - every soak client misses nothing and gets nothing twice, across all its reconnects;
   - RSS after warm-up (every client connected once, then a fifth of the run) stays within 5% of
     its first post-warm-up reading;
@@ -138,16 +138,20 @@ def main():
 
         # the watcher: nothing missed, and it is up to date
         latest = latest_id(port)
-        time.sleep(0.3)
+        catch_up = time.monotonic() + 5          # the latest event may still be on its way
+        while time.monotonic() < catch_up and not watcher.error:
+            if any(a[1] is not None and a[1] >= latest for a in watcher.arrivals[-50:]):
+                break
+            time.sleep(0.05)
         ids = [a[1] for a in watcher.arrivals if a[1] is not None]
         watcher_missing = sorted(set(range(ids[0], ids[-1] + 1)) - set(ids)) if ids else []
-        watcher_behind = latest - ids[-1] if ids else latest
+        watcher_behind = latest - max(ids) if ids else latest
         if watcher.error:
             failures.append(f"watcher: {watcher.error}")
         if watcher_missing:
             failures.append(f"watcher missed {len(watcher_missing)} events (first {watcher_missing[:5]})")
-        if watcher_behind > 1:
-            failures.append(f"watcher is {watcher_behind} events behind the server's latest")
+        if watcher_behind > 0:
+            failures.append(f"watcher is {watcher_behind} events behind the server's latest 5 s after the end")
 
         if final:
             for key in ("missed", "duplicates", "server_missed", "bad_answers"):
