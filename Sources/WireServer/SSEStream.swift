@@ -25,7 +25,7 @@ final class SSEStream {
     static let heartbeat = SSEEncoder.comment("hb")
     static let heartbeatChunk = HTTPSerializer.chunk(SSEEncoder.comment("hb"))
     /// Events fetched from the history per step of a replay.
-    static let replayStep = 256
+    static let replayStep = 64
 }
 
 extension Conversation {
@@ -67,21 +67,36 @@ extension Conversation {
         if stream.catchingUp { pumpSSE(stream) }
     }
 
-    /// Replay: write retained events after `lastSentID` while the queue has room; the rest
-    /// follows as the socket takes it (`outputDrained`).
+    /// Replay: write retained events after `lastSentID` while the queue has room (half of
+    /// `--max-queue`); the rest follows as the socket takes it (`outputDrained`).
     func pumpSSE(_ s: SSEStream) {
+        let (out, sent) = replay(after: &s.lastSentID, catchingUp: &s.catchingUp) { s.chunked ? $0.sseChunk : $0.sseBlock }
+        stats.addEvents(sent, s.tag)
+        write(out, s.tag)
+    }
+
+    /// The bytes of retained events after `lastSentID` that fit in half the queue; `catchingUp`
+    /// turns false once the latest event is among them.
+    func replay(after lastSentID: inout Int, catchingUp: inout Bool,
+                _ framing: (PublishedEvent) -> [UInt8]) -> ([UInt8], Int) {
         var out: [UInt8] = []
         var sent = 0
         let budget = config.maxQueue / 2
         while out.count + outputQueued < budget {
-            let slice = feed.events(after: s.lastSentID, limit: SSEStream.replayStep)
-            for e in slice.events { out += s.chunked ? e.sseChunk : e.sseBlock }
-            sent += slice.events.count
-            s.lastSentID = max(s.lastSentID, slice.events.last?.id ?? slice.latest)
-            if slice.events.count < SSEStream.replayStep { s.catchingUp = false; break }
+            let slice = feed.events(after: lastSentID, limit: SSEStream.replayStep)
+            for e in slice.events {
+                out += framing(e)
+                sent += 1
+                lastSentID = e.id
+                if out.count + outputQueued >= budget { break }
+            }
+            if slice.events.isEmpty || lastSentID >= slice.latest {
+                lastSentID = max(lastSentID, slice.latest)
+                catchingUp = false
+                break
+            }
         }
-        stats.addEvents(sent, s.tag)
-        write(out, s.tag)
+        return (out, sent)
     }
 
     func deliverToSSE(_ event: PublishedEvent) {

@@ -178,15 +178,7 @@ extension Conversation {
     /// while the queue has room; the rest as the socket takes it.
     func pumpWebSocket(_ session: WebSocketSession) {
         guard session.closing.canSendData else { session.catchingUp = false; return }
-        var out: [UInt8] = []
-        var sent = 0
-        while out.count + outputQueued < config.maxQueue / 2 {
-            let slice = feed.events(after: session.lastSentID, limit: SSEStream.replayStep)
-            for e in slice.events { out += e.webSocketFrame }
-            sent += slice.events.count
-            session.lastSentID = max(session.lastSentID, slice.events.last?.id ?? slice.latest)
-            if slice.events.count < SSEStream.replayStep { session.catchingUp = false; break }
-        }
+        let (out, sent) = replay(after: &session.lastSentID, catchingUp: &session.catchingUp) { $0.webSocketFrame }
         stats.addEvents(sent, session.tag)
         write(out, session.tag)
     }
