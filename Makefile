@@ -49,19 +49,26 @@ lesson-%: release
 tables: release
 	$(RELEASE_BIN) lesson --tables
 
-# libFuzzer on the HTTP request parser and the WebSocket frame decoder (Tests/Fuzz/), each for
+# libFuzzer on the HTTP request parser, the WebSocket frame decoder, the HPACK decoder and the
+# HTTP/2 frame decoder + connection (Tests/Fuzz/), each for
 # FUZZ_SECONDS; any bytes must give values or a typed error, never a trap. Seeds are written fresh.
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS = -O -sanitize=fuzzer,address -parse-as-library -module-name WireCodec
 fuzz:
-	@mkdir -p .build/fuzz/corpus-http .build/fuzz/corpus-websocket
+	@mkdir -p .build/fuzz/corpus-http .build/fuzz/corpus-websocket .build/fuzz/corpus-hpack .build/fuzz/corpus-http2
 	printf 'GET /poll?since=1 HTTP/1.1\r\nHost: a\r\n\r\n' > .build/fuzz/corpus-http/seed-get
 	printf '\005POST /publish HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' > .build/fuzz/corpus-http/seed-chunked
 	printf '\001\201\205\067\372\041\075\177\237\115\121\130' > .build/fuzz/corpus-websocket/seed-rfc6455-masked-hello
+	printf '\020\202\206\204\101\214\361\343\302\345\362\072\153\240\253\220\364\377\377\202\206\204\276\130\206\250\353\020\144\234\277' > .build/fuzz/corpus-hpack/seed-rfc7541-c4
+	printf '\011\000\000\005\001\005\000\000\000\001\202\206\204\101\000\000\000\002\000\001\000\000\000\001\150\151\000\000\004\010\000\000\000\000\001\000\000\001\000' > .build/fuzz/corpus-http2/seed-request
 	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTPRequestParser.swift -o .build/fuzz/http 2>&1 | grep -v 'Cannot export' || true
 	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzWebSocketFrameDecoder.swift -o .build/fuzz/websocket 2>&1 | grep -v 'Cannot export' || true
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHPACKDecoder.swift -o .build/fuzz/hpack 2>&1 | grep -v 'Cannot export' || true
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTP2FrameDecoder.swift -o .build/fuzz/http2 2>&1 | grep -v 'Cannot export' || true
 	.build/fuzz/http -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-http
 	.build/fuzz/websocket -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-websocket
+	.build/fuzz/hpack -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-hpack
+	.build/fuzz/http2 -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-http2
 
 clean:
 	rm -rf .build
