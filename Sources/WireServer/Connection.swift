@@ -77,6 +77,12 @@ final class Connection: FDHandler {
         apply()
     }
 
+    /// An event for the streams of this connection's HTTP/2 session.
+    func deliverHTTP2(_ event: PublishedEvent) {
+        conversation.http2Session?.eventPublished(event)
+        apply()
+    }
+
     func answerLongPoll(_ body: PollBody) {
         conversation.answerLongPoll(body)
         apply()
@@ -126,6 +132,7 @@ final class Connection: FDHandler {
         case .subscribe(.sse): worker.sseSubscribers.add(self)
         case .subscribe(.webSocket): worker.webSocketSubscribers.add(self)
         case .subscribe(.longPoll): worker.longPollWaiters.add(self)
+        case .subscribe(.http2): worker.http2Sessions.add(self)
         case .unsubscribe: worker.unsubscribe(self)
         case .schedule(let deadline):
             timer?.cancel()

@@ -8,6 +8,7 @@
 //       │ ──(GET /stats)────────────────────▶ .awaitingStats ──(every loop's counters)──▶ .http
 //       │ ──(GET /sse)──────────────────────▶ .sse
 //       │ ──(GET /ws, /echo + Upgrade)──────▶ .webSocket (open / closeSent / closeReceived / closed)
+//       │ ──(first bytes: the HTTP/2 preface)─▶ .http2 (streams: HTTP2Session.swift)
 //       └──(error, Connection: close, Close handshake, too slow)──▶ .draining ──(EOF or 2 s)──▶ .closed
 //
 // Events in: `bytesRead`, `outputChanged` (the socket took queued bytes), `eventPublished`,
@@ -31,6 +32,8 @@ final class Conversation {
         case longPoll(LongPollWait)
         case sse(SSEStream)
         case webSocket(WebSocketSession)
+        /// HTTP/2 with prior knowledge (RFC 9113 §3.3): requests are streams of one session.
+        case http2(HTTP2Session)
         /// The last bytes are being written; then half-close and read until EOF (until `until`).
         case draining(until: Int64?)
         case closed
@@ -45,7 +48,7 @@ final class Conversation {
 
     enum StatsQuestion { case all, client(String), open }
 
-    enum Subscription { case sse, webSocket, longPoll }
+    enum Subscription { case sse, webSocket, longPoll, http2 }
 
     /// What the connection must do.
     enum Action {
@@ -78,6 +81,11 @@ final class Conversation {
     private(set) var readingPaused = false
     /// A request was just taken: the parser may hold the next one (answered once this one is written).
     private var mayHaveMore = false
+    /// Bytes of the HTTP/2 preface matched so far at the start of the connection; -1 once the
+    /// first bytes are something else (HTTP/1.1).
+    private var prefaceMatched = 0
+    /// The HTTP/2 session, once the preface came (kept after it ends, for the last counts).
+    private(set) var http2Session: HTTP2Session?
 
     // Counting (PROTOCOL.md §2 /stats).
     /// Who the bytes of the current exchange belong to.
@@ -113,7 +121,10 @@ final class Conversation {
         case .http, .longPoll, .awaitingStats:
             unattributedIn += bytes.count
             parser.feed(bytes)
+            if prefaceMatched >= 0 && matchPreface(bytes) { break }
             if case .http = state { takeRequest() }
+        case .http2(let session):
+            session.received(bytes)
         case .sse(let stream):
             // A stream's client has nothing to say; count it anyway, keep none of it.
             stats.addBytesIn(bytes.count, tag)
@@ -143,6 +154,7 @@ final class Conversation {
         case .draining(let until): return until == nil
         case .sse(let s): return s.catchingUp
         case .webSocket(let w): return w.catchingUp
+        case .http2(let h2): return h2.wantsDrained
         case .awaitingStats, .longPoll, .closed: return false
         }
     }
@@ -157,6 +169,7 @@ final class Conversation {
             emit(.halfClose)
         case .sse(let s): pumpSSE(s)
         case .webSocket(let w): pumpWebSocket(w)
+        case .http2(let h2): h2.outputDrained()
         default: break
         }
     }
@@ -191,6 +204,8 @@ final class Conversation {
             sseHeartbeat(s, now: now)
         case .webSocket(let w):
             webSocketTimer(w, now: now)
+        case .http2(let h2):
+            h2.timer(now: now)
         case .draining(let until?) where now >= until:
             end()
         default:
@@ -204,6 +219,7 @@ final class Conversation {
         switch state {
         case .webSocket(let w): failWebSocket(w, .goingAway, "server shutting down")
         case .sse(let s): endSSE(s)
+        case .http2(let h2): h2.shutdown()
         case .http, .longPoll, .awaitingStats, .draining: end()
         case .closed: break
         }
@@ -214,7 +230,7 @@ final class Conversation {
     /// Undo what the current phase registered (subscriber lists).
     func leavePhase() {
         switch state {
-        case .longPoll, .sse, .webSocket: emit(.unsubscribe)
+        case .longPoll, .sse, .webSocket, .http2: emit(.unsubscribe)
         default: break
         }
     }
@@ -248,6 +264,11 @@ final class Conversation {
             return max(0, oneHead - s.inputSeen)
         case .webSocket:
             // Back-pressure: a peer that sends faster than it reads our answers (/echo) waits.
+            return outputQueued >= Conversation.webSocketReadPause ? 0 : Int.max
+        case .http2:
+            // Not until the HTTP/2 preface is known; then back-pressure as for a WebSocket: a
+            // peer that sends PINGs or SETTINGS faster than it reads our answers waits. DATA
+            // waiting for the peer's window does not count: only reading brings WINDOW_UPDATE.
             return outputQueued >= Conversation.webSocketReadPause ? 0 : Int.max
         case .draining:
             return Int.max
@@ -294,6 +315,13 @@ final class Conversation {
     func count(_ tag: CounterTag) -> CounterTag {
         self.tag = tag
         attributeRequestBytes(to: tag)
+        countRequest(tag)
+        return tag
+    }
+
+    /// A request (an HTTP/1.1 one, or an HTTP/2 stream) and, the first time this connection
+    /// carries its transport or client, the connection.
+    func countRequest(_ tag: CounterTag) {
         stats.addRequest(tag)
         var connectionTag = CounterTag.none
         if let t = tag.transport, countedTransports & (1 << UInt8(t.rawValue)) == 0 {
@@ -305,7 +333,6 @@ final class Conversation {
             connectionTag.client = c
         }
         stats.addConnection(connectionTag)
-        return tag
     }
 
     /// The connection is gone: it no longer counts as open for its transports and clients.
@@ -314,12 +341,41 @@ final class Conversation {
             stats.connectionClosed(CounterTag(transport: t, client: nil))
         }
         for c in countedClients { stats.connectionClosed(CounterTag(transport: nil, client: c)) }
+        http2Session?.countClosed()
+    }
+
+    // MARK: HTTP/2 with prior knowledge (RFC 9113 §3.3)
+
+    /// Compares the first bytes of the connection with the HTTP/2 preface (§3.4). True while
+    /// they match it (the request parser must not see them); once all 24 are in, the
+    /// connection becomes an HTTP/2 session.
+    private func matchPreface(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let preface = http2ClientPreface
+        for b in bytes where prefaceMatched < preface.count {
+            guard b == preface[prefaceMatched] else { prefaceMatched = -1; return false }
+            prefaceMatched += 1
+        }
+        if prefaceMatched == preface.count { startHTTP2() }
+        return true
+    }
+
+    private func startHTTP2() {
+        prefaceMatched = -1
+        let early = parser.takeBufferedBytes()
+        parser = HTTPRequestParser(maxHeadBytes: 0, maxBodyBytes: 0)   // not read again: free its buffer
+        unattributedIn = 0
+        tag = .http2Connection            // bytes read while draining belong to the connection
+        let session = HTTP2Session(conversation: self)
+        http2Session = session
+        state = .http2(session)
+        session.start(with: early)
     }
 
     // MARK: requests, one at a time (RFC 9112 §9.3 pipelining; PROTOCOL.md §9)
 
     private func takeRequest() {
         guard case .http(let wait) = state, outputQueued == 0 else { return }
+        prefaceMatched = -1
         let request: HTTPRequest?
         do {
             request = try parser.nextRequest()

@@ -25,15 +25,21 @@ final class LongPollWait {
 extension Conversation {
     // LESSON: poll-answer
     func answerPoll(_ request: HTTPRequest, _ q: TransportQuery, tag: CounterTag) {
-        let slice: Feed.Slice
-        if let since = q.since {
-            slice = feed.events(after: since, limit: q.limit)
-        } else {
-            // No `since`: "where are we?" — no events, next = the latest id.
-            let latest = feed.latestID
-            slice = Feed.Slice(events: [], next: latest, missed: 0, latest: latest)
-        }
-        sendPollBody(request, PollBody(slice, maxBytes: config.maxQueue), tag: tag)
+        sendPollBody(request, PollBody(pollSlice(q), maxBytes: config.maxQueue), tag: tag)
+    }
+
+    /// The events a /poll answers with (HTTP/1.1 and HTTP/2 alike).
+    func pollSlice(_ q: TransportQuery) -> Feed.Slice {
+        if let since = q.since { return feed.events(after: since, limit: q.limit) }
+        // No `since`: "where are we?" — no events, next = the latest id.
+        let latest = feed.latestID
+        return Feed.Slice(events: [], next: latest, missed: 0, latest: latest)
+    }
+
+    /// A long poll is answered at once when there is something to say already (or the client
+    /// is ahead of us: a restart, answered as since=0), or when it asked not to wait.
+    static func longPollAnswersNow(_ slice: Feed.Slice, _ q: TransportQuery) -> Bool {
+        !slice.events.isEmpty || (slice.latest > slice.next && q.limit == 0) || q.timeout == 0
     }
 
     private func sendPollBody(_ request: HTTPRequest, _ body: PollBody, tag: CounterTag) {
@@ -46,8 +52,7 @@ extension Conversation {
         // Without `since`, wait for the first event after the latest.
         let since = q.since ?? feed.latestID
         let slice = feed.events(after: since, limit: q.limit)
-        // Something to say already (or the client is ahead of us: a restart, answered as since=0).
-        if !slice.events.isEmpty || (slice.latest > slice.next && q.limit == 0) || q.timeout == 0 {
+        if Conversation.longPollAnswersNow(slice, q) {
             return sendPollBody(request, PollBody(slice, maxBytes: config.maxQueue), tag: tag)
         }
         let deadline = LoopClock.monotonicNanos() + Int64(q.timeout) * 1_000_000_000

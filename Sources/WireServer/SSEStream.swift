@@ -17,6 +17,8 @@ final class SSEStream {
     var catchingUp: Bool
     /// Bytes the client sent after its request (read and dropped; bounded, PROTOCOL.md §9).
     var inputSeen = 0
+    /// Set when the stream rides an HTTP/2 stream: its blocks go out as DATA on it (HTTP2Session).
+    var http2Stream: UInt32?
     init(chunked: Bool, tag: CounterTag, lastSentID: Int, lastWrite: Int64, catchingUp: Bool) {
         self.chunked = chunked; self.tag = tag; self.lastSentID = lastSentID; self.lastWrite = lastWrite
         self.catchingUp = catchingUp
@@ -50,16 +52,8 @@ extension Conversation {
             return write(bytes, tag)
         }
 
-        // LESSON: sse-resume
-        // A Last-Event-ID header (sent by EventSource on reconnect) wins over `since`.
-        var resumeFrom = since
-        if let last = request.headers["Last-Event-ID"], let id = Router.nonNegativeInteger(last.trimmingSpacesString()) {
-            resumeFrom = id
-        }
-        let latest = feed.latestID
-        // A client ahead of us (the server restarted) starts over from the oldest retained event.
-        let from = resumeFrom.map { $0 > latest ? 0 : $0 }
-        let stream = SSEStream(chunked: chunked, tag: tag, lastSentID: from ?? latest,
+        let from = sseResumePoint(request, since: since)
+        let stream = SSEStream(chunked: chunked, tag: tag, lastSentID: from ?? feed.latestID,
                                lastWrite: LoopClock.monotonicNanos(), catchingUp: from != nil)
         state = .sse(stream)
         emit(.subscribe(.sse))
@@ -67,12 +61,30 @@ extension Conversation {
         if stream.catchingUp { pumpSSE(stream) }
     }
 
+    /// Where a stream starts replaying (nil: live only, from the latest event).
+    // LESSON: sse-resume
+    func sseResumePoint(_ request: HTTPRequest, since: Int?) -> Int? {
+        // A Last-Event-ID header (sent by EventSource on reconnect) wins over `since`.
+        var resumeFrom = since
+        if let last = request.headers["Last-Event-ID"], let id = Router.nonNegativeInteger(last.trimmingSpacesString()) {
+            resumeFrom = id
+        }
+        let latest = feed.latestID
+        // A client ahead of us (the server restarted) starts over from the oldest retained event.
+        return resumeFrom.map { $0 > latest ? 0 : $0 }
+    }
+
     /// Replay: write retained events after `lastSentID` while the queue has room (half of
     /// `--max-queue`); the rest follows as the socket takes it (`outputDrained`).
     func pumpSSE(_ s: SSEStream) {
         let (out, sent) = replay(after: &s.lastSentID, catchingUp: &s.catchingUp) { s.chunked ? $0.sseChunk : $0.sseBlock }
         stats.addEvents(sent, s.tag)
-        write(out, s.tag)
+        writeSSE(out, s)
+    }
+
+    /// An SSE stream's bytes: on its socket, or as DATA on its HTTP/2 stream.
+    func writeSSE(_ bytes: [UInt8], _ s: SSEStream) {
+        if let id = s.http2Stream { if !bytes.isEmpty { http2Session?.sendData(id, bytes, endStream: false) } } else { write(bytes, s.tag) }
     }
 
     /// The bytes of retained events after `lastSentID` that fit in half the queue; `catchingUp`
@@ -82,13 +94,14 @@ extension Conversation {
         var out: [UInt8] = []
         var sent = 0
         let budget = config.maxQueue / 2
-        while out.count + outputQueued < budget {
+        let queued = outputQueued + (http2Session?.pendingTotal ?? 0)
+        while out.count + queued < budget {
             let slice = feed.events(after: lastSentID, limit: SSEStream.replayStep)
             for e in slice.events {
                 out += framing(e)
                 sent += 1
                 lastSentID = e.id
-                if out.count + outputQueued >= budget { break }
+                if out.count + queued >= budget { break }
             }
             if slice.events.isEmpty || lastSentID >= slice.latest {
                 lastSentID = max(lastSentID, slice.latest)
@@ -100,15 +113,21 @@ extension Conversation {
     }
 
     func deliverToSSE(_ event: PublishedEvent) {
-        guard case .sse(let s) = state, !s.catchingUp, event.id > s.lastSentID else { return }
+        guard case .sse(let s) = state else { return }
+        deliver(event, toSSE: s)
+    }
+
+    func deliver(_ event: PublishedEvent, toSSE s: SSEStream) {
+        guard !s.catchingUp, event.id > s.lastSentID else { return }
         let bytes = s.chunked ? event.sseChunk : event.sseBlock
-        if outputQueued + bytes.count > config.maxQueue {
+        let queued = s.http2Stream.flatMap { http2Session?.queued(on: $0) } ?? outputQueued
+        if queued + bytes.count > config.maxQueue {
             return endSSE(s)      // PROTOCOL.md §9: too slow; it resumes with Last-Event-ID
         }
         s.lastSentID = event.id
         s.lastWrite = LoopClock.monotonicNanos()
         stats.addEvents(1, s.tag)
-        write(bytes, s.tag)
+        writeSSE(bytes, s)
     }
 
     /// PROTOCOL.md §2: during silence, `: hb\n\n` every `heartbeat` seconds.
@@ -116,11 +135,12 @@ extension Conversation {
     func sseHeartbeat(_ s: SSEStream, now: Int64) {
         guard now - s.lastWrite >= LoopClock.nanos(seconds: config.heartbeat), outputQueued == 0 else { return }
         s.lastWrite = now
-        write(s.chunked ? SSEStream.heartbeatChunk : SSEStream.heartbeat, s.tag)
+        writeSSE(s.chunked ? SSEStream.heartbeatChunk : SSEStream.heartbeat, s)
     }
 
     /// End the stream properly (last chunk), then close.
     func endSSE(_ s: SSEStream) {
+        if let id = s.http2Stream { return http2Session?.endStream(id) ?? () }   // END_STREAM
         if s.chunked { write(HTTPSerializer.lastChunk, s.tag) }
         finish()
     }

@@ -52,11 +52,15 @@ public final class ClientCounters {
     var counters = Counters()
 }
 
-/// Who a run of bytes belongs to: a transport (or none, e.g. `/stats` itself) and a client.
+/// Who a run of bytes belongs to: a transport (or none, e.g. `/stats` itself) and a client;
+/// or, with `http2`, an HTTP/2 connection itself (the preface and frames on stream 0, which
+/// belong to no stream: the `"http2"` object of `/stats`).
 public struct CounterTag {
     public var transport: Transport?
     public var client: ClientCounters?
+    public var http2 = false
     public static let none = CounterTag(transport: nil, client: nil)
+    public static let http2Connection = CounterTag(transport: nil, client: nil, http2: true)
 }
 
 /// The distinct client names of the whole server, at most `limit` (PROTOCOL.md §9).
@@ -83,6 +87,8 @@ public final class ClientNames {
 public final class StatsShard {
     private var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
     private var clients: [String: ClientCounters] = [:]
+    /// HTTP/2 connections: their preface and stream-0 frames (SETTINGS, PING, WINDOW_UPDATE, GOAWAY).
+    private var http2 = Counters()
     let names: ClientNames
 
     public init(names: ClientNames = ClientNames(limit: 10_000)) { self.names = names }
@@ -101,6 +107,7 @@ public final class StatsShard {
     func update(_ tag: CounterTag, _ change: (inout Counters) -> Void) {
         if let t = tag.transport { change(&transports[t.rawValue]) }
         if let c = tag.client { change(&c.counters) }
+        if tag.http2 { change(&http2) }
     }
 
     /// Kept for the broadcast's shape: with no lock there is nothing to batch any more.
@@ -116,7 +123,7 @@ public final class StatsShard {
 
     /// This loop's counters now. Call on the shard's own loop thread.
     func snapshot() -> StatsTotals {
-        StatsTotals(transports: transports, clients: clients.mapValues { $0.counters })
+        StatsTotals(transports: transports, clients: clients.mapValues { $0.counters }, http2: http2)
     }
 }
 
@@ -124,9 +131,11 @@ public final class StatsShard {
 public struct StatsTotals {
     public var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
     public var clients: [String: Counters] = [:]
+    public var http2 = Counters()
 
     mutating func merge(_ other: StatsTotals) {
         for i in transports.indices { transports[i] = transports[i] + other.transports[i] }
+        http2 = http2 + other.http2
         for (name, c) in other.clients { clients[name] = (clients[name] ?? Counters()) + c }
     }
 
@@ -134,7 +143,10 @@ public struct StatsTotals {
     func json(uptime: Double, eventsPublished: Int) -> String {
         var out = "{\"uptime_s\":\(JSON.number((uptime * 1000).rounded() / 1000)),\"events_published\":\(eventsPublished),\"transports\":{"
         out += Transport.allCases.map { "\"\($0.name)\":\(transports[$0.rawValue].json)" }.joined(separator: ",")
-        out += "},\"clients\":{"
+        // HTTP/2 connection overhead (preface, stream-0 frames) belongs to no transport: it has
+        // its own object, so transports + http2 still add up to what crossed the sockets.
+        out += "},\"http2\":{\"connections\":\(http2.connections),\"bytes_in\":\(http2.bytesIn),\"bytes_out\":\(http2.bytesOut)}"
+        out += ",\"clients\":{"
         out += clients.keys.sorted().map { "\(JSON.string($0)):\(clients[$0]!.json)" }.joined(separator: ",")
         out += "}}"
         return out

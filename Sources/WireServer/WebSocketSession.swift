@@ -29,6 +29,11 @@ final class WebSocketSession {
     /// Pings sent since the last pong (PROTOCOL.md §2: two unanswered pings close with 1001).
     var unansweredPings = 0
     var lastPing: Int64
+    /// Set when the WebSocket rides an HTTP/2 stream (RFC 8441): its frames go out as DATA on
+    /// that stream, and closing it ends the stream, not the connection (HTTP2Session).
+    var http2Stream: UInt32?
+    /// Its HTTP/2 stream has ended: nothing more is read or written.
+    var ended = false
 
     init(echo: Bool, mayPublish: Bool, tag: CounterTag, config: ServerConfig, now: Int64) {
         self.echo = echo; self.mayPublish = mayPublish; self.tag = tag
@@ -77,23 +82,28 @@ extension Conversation {
         attributeRemainingInput(to: tag)
         write(head, tag)
         if !echo {
-            let latest = feed.latestID
-            let from = since.map { $0 > latest ? 0 : $0 }   // ahead of us: the server restarted
-            session.lastSentID = from ?? latest
-            session.catchingUp = from != nil
             emit(.subscribe(.webSocket))
-            if session.catchingUp { pumpWebSocket(session) }
+            startWebSocketFeed(session, since: since)
         }
         if !early.isEmpty {
             early.withUnsafeBytes { receivedWebSocketBytes($0, session) }
         }
     }
 
+    /// Events from `since` (replayed first), or from now on.
+    func startWebSocketFeed(_ session: WebSocketSession, since: Int?) {
+        let latest = feed.latestID
+        let from = since.map { $0 > latest ? 0 : $0 }   // ahead of us: the server restarted
+        session.lastSentID = from ?? latest
+        session.catchingUp = from != nil
+        if session.catchingUp { pumpWebSocket(session) }
+    }
+
     // MARK: frames in
 
     func receivedWebSocketBytes(_ bytes: UnsafeRawBufferPointer, _ session: WebSocketSession) {
         session.decoder.feed(bytes)
-        while case .webSocket = state {
+        while isLive(session) {
             do {
                 guard let frame = try session.decoder.nextFrame() else { return }
                 let message = try session.assembler.receive(frame)
@@ -119,9 +129,9 @@ extension Conversation {
                 // §5.5.1: answer a close with a close; PROTOCOL.md §2: the same code, 1000 if none.
                 sendFrame(.close, WebSocketFrameEncoder.closePayload(code: answer), session)
                 session.closing.answeredClose()
-                finish()        // §7.1.1: the server closes the TCP connection first.
+                finishWebSocket(session)        // §7.1.1: the server closes the TCP connection first.
             case .closeConnection:
-                finish()
+                finishWebSocket(session)
             case .none:
                 break
             }
@@ -152,7 +162,32 @@ extension Conversation {
     // MARK: frames out
 
     func sendFrame(_ opcode: WebSocketOpcode, _ payload: [UInt8], _ session: WebSocketSession) {
-        write(WebSocketFrameEncoder.encode(opcode: opcode, payload: payload), session.tag)
+        writeWebSocket(WebSocketFrameEncoder.encode(opcode: opcode, payload: payload), session)
+    }
+
+    /// A WebSocket's bytes: on its socket, or as DATA on its HTTP/2 stream (RFC 8441 §5).
+    func writeWebSocket(_ bytes: [UInt8], _ session: WebSocketSession) {
+        if let id = session.http2Stream {
+            if !bytes.isEmpty && !session.ended { http2Session?.sendData(id, bytes, endStream: false) }
+        } else {
+            write(bytes, session.tag)
+        }
+    }
+
+    /// Frames are still read: the connection is a WebSocket, or its HTTP/2 stream is open.
+    func isLive(_ session: WebSocketSession) -> Bool {
+        if session.http2Stream != nil { return !session.ended && !isClosed }
+        if case .webSocket = state { return true }
+        return false
+    }
+
+    /// After the closing handshake: close the connection, or end the HTTP/2 stream
+    /// (RFC 8441 §5: END_STREAM plays the part of TCP FIN).
+    func finishWebSocket(_ session: WebSocketSession) {
+        guard let id = session.http2Stream else { return finish() }
+        guard !session.ended else { return }
+        session.ended = true
+        http2Session?.endStream(id)
     }
 
     func sendCommandError(_ message: String, _ session: WebSocketSession) {
@@ -163,15 +198,20 @@ extension Conversation {
     }
 
     func deliverToWebSocket(_ event: PublishedEvent) {
-        guard case .webSocket(let session) = state, session.closing.canSendData, !session.catchingUp,
-              event.id > session.lastSentID else { return }
-        if outputQueued + event.webSocketFrame.count > config.maxQueue {
+        guard case .webSocket(let session) = state else { return }
+        deliver(event, toWebSocket: session)
+    }
+
+    func deliver(_ event: PublishedEvent, toWebSocket session: WebSocketSession) {
+        guard session.closing.canSendData, !session.catchingUp, event.id > session.lastSentID else { return }
+        let queued = session.http2Stream.flatMap { http2Session?.queued(on: $0) } ?? outputQueued
+        if queued + event.webSocketFrame.count > config.maxQueue {
             // PROTOCOL.md §9: too slow. It resumes with since= and loses nothing retained.
             return closeWebSocket(session, .tryAgainLater, "too slow: output queue full")
         }
         session.lastSentID = event.id
         stats.addEvents(1, session.tag)
-        write(event.webSocketFrame, session.tag)
+        writeWebSocket(event.webSocketFrame, session)
     }
 
     /// Replay (`since=` or the `since` command): retained events after `lastSentID`, written
@@ -180,7 +220,7 @@ extension Conversation {
         guard session.closing.canSendData else { session.catchingUp = false; return }
         let (out, sent) = replay(after: &session.lastSentID, catchingUp: &session.catchingUp) { $0.webSocketFrame }
         stats.addEvents(sent, session.tag)
-        write(out, session.tag)
+        writeWebSocket(out, session)
     }
 
     /// The `{"type":"since"}` command: replay retained events after `since`, then live.
@@ -197,7 +237,7 @@ extension Conversation {
     func closeWebSocket(_ session: WebSocketSession, _ code: WebSocketCloseCode, _ reason: String) {
         guard case .sendClose(let c) = session.closing.sendClose(code: code.rawValue) else { return }
         sendFrame(.close, WebSocketFrameEncoder.closePayload(code: c, reason: Self.closeReason(reason)), session)
-        if session.closing == .closed { return finish() }
+        if session.closing == .closed { return finishWebSocket(session) }
         session.closeDeadline = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: config.closeWait)
         emit(.schedule(atNanos: session.closeDeadline))
     }
@@ -208,7 +248,7 @@ extension Conversation {
         if case .sendClose(let c) = session.closing.sendClose(code: code.rawValue) {
             sendFrame(.close, WebSocketFrameEncoder.closePayload(code: c, reason: Self.closeReason(reason)), session)
         }
-        finish()
+        finishWebSocket(session)
     }
 
     /// A close reason is at most 123 bytes (§5.5: control payload <= 125, 2 for the code).
@@ -222,7 +262,9 @@ extension Conversation {
     // LESSON: ws-ping
     func webSocketTimer(_ session: WebSocketSession, now: Int64) {
         if case .closeSent = session.closing {
-            if now >= session.closeDeadline { end() }      // no Close from the peer in time
+            if now >= session.closeDeadline {              // no Close from the peer in time
+                if let id = session.http2Stream { http2Session?.abortStream(id) } else { end() }
+            }
             return
         }
         if session.messageStarted > 0 && now - session.messageStarted >= LoopClock.nanos(seconds: config.fragmentTimeout) {

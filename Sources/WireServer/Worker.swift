@@ -23,6 +23,8 @@ public final class Worker {
     var sseSubscribers = SubscriberList()
     var webSocketSubscribers = SubscriberList()
     var longPollWaiters = SubscriberList()
+    /// HTTP/2 connections with push streams or parked long polls (each handles its own streams).
+    var http2Sessions = SubscriberList()
 
     /// One read buffer for the whole loop: a connection's bytes are handed to its parser at once.
     private(set) var readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -82,6 +84,7 @@ public final class Worker {
         sseSubscribers.remove(c)
         webSocketSubscribers.remove(c)
         longPollWaiters.remove(c)
+        http2Sessions.remove(c)
     }
 
     // MARK: fan-out
@@ -91,6 +94,7 @@ public final class Worker {
     func broadcast(_ event: PublishedEvent) {
         for c in webSocketSubscribers.members { c.deliver(event, webSocket: true) }
         for c in sseSubscribers.members { c.deliver(event, webSocket: false) }
+        for c in http2Sessions.members { c.deliverHTTP2(event) }
         if !longPollWaiters.isEmpty {
             // Waiters that asked for the same `since` and `limit` get the same body: build it once.
             var bodies: [Int: PollBody] = [:]
@@ -113,6 +117,7 @@ public final class Worker {
         case .ws: for c in webSocketSubscribers.members { c.drop() }
         case .poll, .longpoll: break
         }
+        for c in http2Sessions.members where c.conversation.http2Session?.carries(transport) == true { c.drop() }
     }
 
     // MARK: /stats: every loop's counters, merged without a lock on the request path
@@ -190,6 +195,7 @@ public final class Worker {
         sseSubscribers = SubscriberList()
         webSocketSubscribers = SubscriberList()
         longPollWaiters = SubscriberList()
+        http2Sessions = SubscriberList()
         readBuffer.deallocate()
         readBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         context.control = { _, _ in }
