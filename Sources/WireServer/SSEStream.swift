@@ -103,7 +103,10 @@ extension Conversation {
         guard case .sse(let s) = state, !s.catchingUp, event.id > s.lastSentID else { return }
         let bytes = s.chunked ? event.sseChunk : event.sseBlock
         if outputQueued + bytes.count > config.maxQueue {
-            return endSSE(s)      // PROTOCOL.md §9: too slow; it resumes with Last-Event-ID
+            // PROTOCOL.md §9: too slow. The backlog is dropped and the stream ends; it resumes
+            // with Last-Event-ID and loses nothing retained.
+            emit(.dropQueuedOutput)
+            return endSSE(s)
         }
         s.lastSentID = event.id
         s.lastWrite = LoopClock.monotonicNanos()

@@ -166,7 +166,9 @@ extension Conversation {
         guard case .webSocket(let session) = state, session.closing.canSendData, !session.catchingUp,
               event.id > session.lastSentID else { return }
         if outputQueued + event.webSocketFrame.count > config.maxQueue {
-            // PROTOCOL.md §9: too slow. It resumes with since= and loses nothing retained.
+            // PROTOCOL.md §9: too slow. Its backlog is dropped so the Close comes next; it
+            // resumes with since= and loses nothing retained.
+            emit(.dropQueuedOutput)
             return closeWebSocket(session, .tryAgainLater, "too slow: output queue full")
         }
         session.lastSentID = event.id
