@@ -247,6 +247,39 @@ final class BoundsTests: XCTestCase {
         XCTAssertEqual(keeper.get("/healthz")?.head.status, 200, "open connections are not disturbed")
     }
 
+    /// Memory is returned after a burst: buffers are sized to need, not kept at their peak.
+    /// The attack: 1,000 echoes of 1 MiB left ~900 MB resident.
+    func testMemoryIsReturnedAfterABurstOfLargeEchoes() throws {
+        let s = try TestServer()
+        var clients: [RawClient] = []
+        for _ in 0..<16 {
+            let c = try RawClient(port: s.port)
+            c.send("GET /echo HTTP/1.1\r\nHost: t\r\n\(ConversationTests.upgrade)\r\n")
+            while !c.buffer.contains(10) || !String(decoding: c.buffer, as: UTF8.self).contains("\r\n\r\n") { XCTAssertTrue(c.readMore()) }
+            c.buffer = []
+            clients.append(c)
+        }
+        let rss = SelfProcess.residentBytes()
+        let message = WebSocketFrameEncoder.encode(opcode: .binary, payload: [UInt8](repeating: 0x5A, count: 1 << 20), maskingKey: [1, 2, 3, 4])
+        for c in clients {
+            for _ in 0..<4 {
+                c.send(message)
+                var got = 0
+                var chunk = [UInt8](repeating: 0, count: 1 << 16)
+                while got < (1 << 20) + 10 {
+                    let n = recv(c.fd, &chunk, chunk.count, 0)
+                    XCTAssertGreaterThan(n, 0); if n <= 0 { break }
+                    got += n
+                }
+            }
+        }
+        // 16 connections held 1 MiB buffers each (decoder, message, output) at the peak; idle
+        // now, they hold none of it.
+        usleep(200_000)
+        XCTAssertLessThan(SelfProcess.residentBytes() - rss, 8 << 20, "memory kept after the burst")
+        try assertWatcherServed(s)
+    }
+
     /// Stopped servers give back their descriptors (listeners, epoll and wake fds) and memory.
     func testStartingAndStoppingServersReleasesDescriptorsAndMemory() throws {
         do { let warm = try TestServer(); _ = try RawClient(port: warm.port).get("/healthz") }
