@@ -237,6 +237,21 @@ final class ConversationTests: XCTestCase {
         XCTAssertEqual(post(lan, "/publish", origin: "http://10.1.2.4"), 403)
     }
 
+    /// The 403 is counted like every answer: for its own transport and client, to the byte.
+    func test403IsCountedForItsTransportAndClient() {
+        var config = ServerConfig()
+        config.allowOrigins = ["http://good"]
+        let m = MemoryConnection(config: config)
+        let request = "GET /poll?client=c403 HTTP/1.1\r\nOrigin: http://evil\r\n\r\n"
+        m.receive(request)
+        XCTAssertEqual(m.statusCodes(), [403])
+        let c = m.stats.snapshot().clients["c403"]
+        XCTAssertEqual(c?.requests, 1)
+        XCTAssertEqual(c?.bytesIn, request.utf8.count)
+        XCTAssertEqual(c?.bytesOut, m.written.count)
+        XCTAssertEqual(m.stats.snapshot().transports[Transport.poll.rawValue].requests, 1)
+    }
+
     func testAllowOriginListsTrustedOrigins() {
         var config = ServerConfig()
         config.allowOrigins = ["https://class.example"]
