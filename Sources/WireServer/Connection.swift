@@ -141,6 +141,7 @@ final class Connection: FDHandler {
                 self.conversation.timer(now: LoopClock.monotonicNanos())
                 self.apply()
             }
+        case .dropQueuedOutput: dropUnstartedOutput()
         case .gatherStats: worker.gatherStats(for: self)
         case .halfClose: Socket.shutdownWrite(fd)
         case .close: closeSocket()
@@ -209,6 +210,18 @@ final class Connection: FDHandler {
         output = []
         outputHead = 0
         setInterest()
+    }
+
+    /// Drops queued arrays the socket has not started on; a half-written one is kept whole so
+    /// the peer never sees half a frame or chunk.
+    private func dropUnstartedOutput() {
+        let keep = outputHead < output.count && outputOffset > 0 ? 1 : 0
+        let dropFrom = outputHead + keep
+        guard dropFrom < output.count else { return }
+        var dropped = 0
+        for i in dropFrom..<output.count { dropped += output[i].bytes.count }
+        output.removeSubrange(dropFrom...)
+        changePending(by: -dropped)
     }
 
     private func changePending(by delta: Int) {

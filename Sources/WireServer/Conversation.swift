@@ -60,6 +60,9 @@ final class Conversation {
         case unsubscribe
         /// Call `timer(now:)` at this monotonic time.
         case schedule(atNanos: Int64)
+        /// Forget queued writes not yet started (a dropped subscriber's backlog), so what we
+        /// write next (a Close, the last chunk) is the next thing the peer reads.
+        case dropQueuedOutput
         /// Ask every loop for its counters, then call `statsGathered`.
         case gatherStats
         /// Everything queued is written: shut down our side (the peer still sends; we read).

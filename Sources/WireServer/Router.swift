@@ -53,7 +53,11 @@ enum Router {
         switch path {
         case "/poll", "/longpoll", "/sse", "/ws", "/echo", "/":
             guard isGet else { return methodNotAllowed(request, allow: getMethods) }
-            guard originAllowed(request, trust, stateChanging: false) else { return forbidden() }
+            guard originAllowed(request, trust, stateChanging: false) else {
+                // Counted like every answer, for the transport and client it asked for.
+                let client = request.query["client"].flatMap { isValidClientName($0) ? $0 : nil }
+                return path == "/" && !isUpgrade(request) ? forbidden() : forbidden(transportOf(path), client)
+            }
             if path == "/" && !isUpgrade(request) { return .classroomPage }
             return routeTransport(request, path: path, trust: trust)
         case "/stats", "/time", "/healthz", "/classroom", "/classroom/stats":
@@ -87,8 +91,17 @@ enum Router {
         }
     }
 
-    private static func forbidden() -> Route {
-        .refuse(status: 403, message: "Origin not allowed", extraHeaders: "", transport: nil, client: nil)
+    private static func forbidden(_ transport: Transport? = nil, _ client: String? = nil) -> Route {
+        .refuse(status: 403, message: "Origin not allowed", extraHeaders: "", transport: transport, client: client)
+    }
+
+    static func transportOf(_ path: String) -> Transport {
+        switch path {
+        case "/poll": return .poll
+        case "/longpoll": return .longpoll
+        case "/sse": return .sse
+        default: return .ws      // /ws, /echo and an upgrade to /
+        }
     }
 
     private static func badClient(transport: Transport?) -> Route {
@@ -104,13 +117,7 @@ enum Router {
     /// The four transports and /echo: validate the query, tag the request.
     private static func routeTransport(_ request: HTTPRequest, path: String, trust: OriginTrust) -> Route {
         let query = request.query
-        var q = TransportQuery(transport: .ws)
-        switch path {
-        case "/poll": q.transport = .poll
-        case "/longpoll": q.transport = .longpoll
-        case "/sse": q.transport = .sse
-        default: q.transport = .ws      // /ws, /echo and an upgrade to /
-        }
+        var q = TransportQuery(transport: transportOf(path))
         if let name = query["client"] {
             guard isValidClientName(name) else { return badClient(transport: q.transport) }
             q.client = name

@@ -122,7 +122,11 @@ extension Conversation {
         let bytes = s.chunked ? event.sseChunk : event.sseBlock
         let queued = s.http2Stream.flatMap { http2Session?.queued(on: $0) } ?? outputQueued
         if queued + bytes.count > config.maxQueue {
-            return endSSE(s)      // PROTOCOL.md §9: too slow; it resumes with Last-Event-ID
+            // PROTOCOL.md §9: too slow. The backlog is dropped and the stream ends; it resumes
+            // with Last-Event-ID and loses nothing retained. (On HTTP/2 the connection's queue
+            // holds other streams' frames too: the stream ends, and is reset if it stays stuck.)
+            if s.http2Stream == nil { emit(.dropQueuedOutput) }
+            return endSSE(s)
         }
         s.lastSentID = event.id
         s.lastWrite = LoopClock.monotonicNanos()

@@ -203,17 +203,18 @@ final class TotalsCollector {
 final class BufferedTotal {
     let limit: Int
     private let lock = Lock()
-    private var total = 0
+    private var value = 0
     private var over = false
     var onCrossing: (Bool) -> Void = { _ in }
     init(limit: Int) { self.limit = limit }
 
-    var isOver: Bool { lock.withLock { total > limit } }
+    var total: Int { lock.withLock { value } }
+    var isOver: Bool { lock.withLock { value > limit } }
 
     func add(_ delta: Int) {
         let crossed: Bool? = lock.withLock {
-            total += delta
-            let now = total > limit
+            value += delta
+            let now = value > limit
             guard now != over else { return nil }
             over = now
             return now

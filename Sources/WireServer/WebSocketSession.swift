@@ -206,7 +206,11 @@ extension Conversation {
         guard session.closing.canSendData, !session.catchingUp, event.id > session.lastSentID else { return }
         let queued = session.http2Stream.flatMap { http2Session?.queued(on: $0) } ?? outputQueued
         if queued + event.webSocketFrame.count > config.maxQueue {
-            // PROTOCOL.md §9: too slow. It resumes with since= and loses nothing retained.
+            // PROTOCOL.md §9: too slow. Its backlog is dropped so the Close comes next; it
+            // resumes with since= and loses nothing retained. (On HTTP/2 the connection's queue
+            // holds other streams' frames too: the Close waits, and the stream is reset if no
+            // answer comes within the close wait.)
+            if session.http2Stream == nil { emit(.dropQueuedOutput) }
             return closeWebSocket(session, .tryAgainLater, "too slow: output queue full")
         }
         session.lastSentID = event.id

@@ -202,6 +202,9 @@ public final class Worker {
         server = nil
     }
 
+    /// How often the listener backed off for want of descriptors (PROTOCOL.md §9).
+    var acceptBackoffs: Int { listener?.backoffCount ?? 0 }
+
     /// Debug builds check that only this worker's loop thread touches its connections.
     var isOnLoopThread: Bool { loop.isOnLoopThread }
 }
