@@ -305,8 +305,10 @@ public struct HTTP2Connection {
 
     mutating func rememberClosed(_ id: UInt32, _ reason: HTTP2StreamState.ClosedReason) {
         if closedStreams.updateValue(reason, forKey: id) == nil { closedOrder.append(id) }
-        if closedOrder.count > 256 {
-            let drop = closedOrder.count - 128
+        // Kept small: an idle connection should cost little memory (issue 10 asks ≤ 4 KB);
+        // a frame for a stream older than this gets the answer for a stream that ended.
+        if closedOrder.count > 64 {
+            let drop = closedOrder.count - 32
             for old in closedOrder[..<drop] { closedStreams[old] = nil }
             closedOrder.removeFirst(drop)
         }

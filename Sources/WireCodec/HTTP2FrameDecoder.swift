@@ -76,7 +76,11 @@ public struct HTTP2FrameDecoder {
                 }
                 state = .readingHeader
             case .readingHeader:
-                guard bufferedByteCount >= HTTP2FrameEncoder.frameHeaderSize else { return nil }
+                guard bufferedByteCount >= HTTP2FrameEncoder.frameHeaderSize else {
+                    // Idle with a large buffer left from a big frame: give the memory back.
+                    if readIndex == buffer.count && buffer.capacity > 4096 { buffer = []; readIndex = 0 }
+                    return nil
+                }
                 let b = buffer[readIndex..<readIndex + 9]
                 let i = b.startIndex
                 let header = FrameHeader(
