@@ -39,6 +39,17 @@ def _die_with_parent():
         pass
 
 
+def _child_setup(nofile):
+    """The Popen preexec function: die with the parent; with `nofile`, cap the open-file limit
+    (soft and hard, so the server cannot raise it) to play a machine out of descriptors."""
+    def setup():
+        _die_with_parent()
+        if nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    return setup
+
+
 class LineReader:
     """Reads lines from a pipe with a deadline (no blocking forever)."""
 
@@ -64,13 +75,14 @@ class LineReader:
 
 
 class WirelabServer:
-    def __init__(self, *args, port="0"):
+    def __init__(self, *args, port="0", nofile=None):
         self.args = [str(a) for a in args]
         # run_all.py --selector poll: every server of the run on that backend.
         selector = os.environ.get("WIRELAB_SELECTOR")
         if selector and "--selector" not in self.args:
             self.args += ["--selector", selector]
         self.port_arg = str(port)
+        self.nofile = nofile
         self.proc = None
         self.host = None
         self.port = None
@@ -85,7 +97,7 @@ class WirelabServer:
         self.proc = subprocess.Popen(
             [wirelab_bin(), "serve", "--port", self.port_arg, *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr_file,
-            preexec_fn=_die_with_parent)
+            preexec_fn=_child_setup(self.nofile))
         self.stdout = LineReader(self.proc.stdout)
         try:
             self.first_line = self.stdout.readline(timeout)
