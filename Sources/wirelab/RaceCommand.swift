@@ -12,7 +12,7 @@ enum RaceCommand {
     static let command = Command(
         name: "race",
         summary: "wirelab race — short polling, long polling, SSE and WebSocket side by side on one event stream.",
-        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws,auto] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--via \"PROXY FLAGS\"] [--reconnect immediate|backoff|jitter] [--fallback-after 1000] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--clock auto|estimate] [--quiet]",
+        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws,auto] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--via \"PROXY FLAGS\"] [--reconnect immediate|backoff|jitter] [--fallback-after 1000] [--http 1.1|2] [--share] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--clock auto|estimate] [--quiet]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil, help: "measure this server (http://HOST:PORT); default: start our own"),
             Option(name: "transports", kind: .list(RaceTransport.allCases.map(\.rawValue)), valueName: "LIST", defaultValue: "poll,longpoll,sse,ws", help: "which transports to race"),
@@ -24,6 +24,8 @@ enum RaceCommand {
             Option(name: "via", kind: .string, valueName: "\"FLAGS\"", defaultValue: nil, help: "send the clients through `wirelab proxy FLAGS` (e.g. \"--delay 50 --cut-every 2\")"),
             Option(name: "reconnect", kind: .choice(ReconnectKind.allCases.map(\.rawValue)), valueName: "POLICY", defaultValue: "jitter", help: "after a drop: at once, capped exponential backoff, or backoff with full jitter"),
             Option(name: "fallback-after", kind: .number(RaceSettings.fallbackAfterRange), valueName: "MS", defaultValue: "1000", help: "auto: a connection that dies sooner, before any event, fails its transport"),
+            Option(name: "http", kind: .choice(RaceHTTPVersion.allCases.map(\.rawValue)), valueName: "VERSION", defaultValue: "1.1", help: "HTTP/1.1, or HTTP/2 with prior knowledge (h2c): each client one connection, its requests streams"),
+            Option(name: "share", kind: .flag, valueName: "", defaultValue: nil, help: "with --http 2: one connection carries one client of every transport, as one browser tab would"),
             Option(name: "format", kind: .choice(RaceFormat.allCases.map(\.rawValue)), valueName: "FORMAT", defaultValue: "table", help: "table, markdown, csv or json"),
             Option(name: "output", kind: .string, valueName: "FILE", defaultValue: nil, help: "write the report to FILE instead of stdout"),
             Option(name: "scenario", kind: .string, valueName: "FILE", defaultValue: nil, help: "read settings from a JSON file (flags win)"),
@@ -76,6 +78,14 @@ enum RaceCommand {
         expected (and said so) only with proxy flags that rewrite or drop bytes in flight
         (--strip-upgrade, --cut-every, --kill-ws-after, --idle-timeout, --buffer).
 
+        --http 2 speaks HTTP/2 with prior knowledge (h2c, RFC 9113 §3.3): each client is one
+        connection whose requests are streams (polls one stream each, SSE one long stream,
+        WebSocket by extended CONNECT, RFC 8441, its frames inside DATA); --share puts client k
+        of every transport on one connection. The columns are the same: a transport's bytes
+        are its streams' frames; the connections' own frames (the preface, SETTINGS, PING,
+        WINDOW_UPDATE on stream 0) are reported apart (JSON "http2") and checked against the
+        "http2" object of /stats.
+
         Short polls go out every --poll-interval s from the start (the first one interval in)
         and once more at the end. Clients are tagged client=race-<transport>-<k>, so the
         server's /stats?client=... shows the same byte counts; race checks that at the end.
@@ -123,6 +133,8 @@ enum RaceCommand {
             if let v = parsed.string("via") { settings.via = v }
             if let r = parsed.string("reconnect"), let kind = ReconnectKind(rawValue: r) { settings.reconnect = kind }
             if let f = parsed.double("fallback-after") { settings.fallbackAfter = f }
+            if parsed.has("http"), let h = parsed.string("http"), let v = RaceHTTPVersion(rawValue: h) { settings.http = v }
+            if parsed.has("share") { settings.share = true }
             try settings.validate()
         } catch let e as RaceSettingsError {
             return usageError("wirelab race: " + e.message)
