@@ -105,6 +105,7 @@ public final class Race {
         let loop = EventLoop(index: 0)
         let context = RaceContext(loop: loop, endpoint: endpoint)
         context.clockOffsetMicros = offset
+        context.headers = settings.headers
         var clients: [RaceClient] = []
         for t in settings.transports {
             for k in 1...settings.clients {

@@ -21,6 +21,8 @@ final class RaceContext {
     let loop: EventLoop
     let endpoint: RaceEndpoint
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Which request headers the clients send (`race --headers`).
+    var headers = RequestHeaderSet.minimal
     /// Server clock minus ours (µs); 0 on the same host.
     var clockOffsetMicros: Int64 = 0
     /// First id of the run (server latest at start + 1); Int.max before the run starts.
@@ -67,6 +69,8 @@ class RaceClient: FDHandler {
     private(set) var fd: Int32 = -1
     private var connecting = false
     private var ipv6 = false
+    /// The peer's FIN arrived before we closed (decides the closing segments, TCPOverhead).
+    private var peerClosed = false
     private var output: [UInt8] = []
     private var outputOffset = 0
 
@@ -113,6 +117,7 @@ class RaceClient: FDHandler {
             return fail("cannot connect to \(context.endpoint.hostHeader): \(error)")
         }
         ipv6 = Self.isIPv6(fd)
+        peerClosed = false
         counts.connections += 1
         connecting = true
         context.loop.add(fd: fd, handler: self, interest: .write)
@@ -169,6 +174,7 @@ class RaceClient: FDHandler {
             case .wouldBlock:
                 return
             case .closed:
+                peerClosed = true
                 lost()
                 return
             }
@@ -244,12 +250,13 @@ class RaceClient: FDHandler {
             drainReadable()
         }
         guard fd >= 0 else { return }
-        if let info = Socket.tcpInfo(fd), info.available != 0 {
-            let header = ClientCounts.headerBytesPerSegment(ipv6: ipv6)
+        if !connecting, let info = Socket.tcpInfo(fd), info.available != 0 {
             counts.segmentsOut += Int(info.segs_out)
             counts.segmentsIn += Int(info.segs_in)
-            counts.headerBytesUp += Int(info.segs_out) * header
-            counts.headerBytesDown += Int(info.segs_in) * header
+            let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in),
+                                            ipv6: ipv6, peerClosedFirst: peerClosed)
+            counts.headerBytesUp += h.up
+            counts.headerBytesDown += h.down
         }
         context.loop.remove(fd: fd)
         Socket.closeFD(fd)
@@ -263,8 +270,11 @@ class RaceClient: FDHandler {
     private func drainReadable() {
         let buffer = context.readBuffer
         while fd >= 0 {
-            guard case .bytes(let n) = Socket.read(fd, into: buffer) else { return }
-            counts.bytesDown += n
+            switch Socket.read(fd, into: buffer) {
+            case .bytes(let n): counts.bytesDown += n
+            case .closed: peerClosed = true; return
+            case .wouldBlock: return
+            }
         }
     }
 

@@ -44,6 +44,9 @@ public enum RaceReport {
                 ("wire_bytes_up", .number(Double(t.wireBytesUp))), ("wire_bytes_down", .number(Double(t.wireBytesDown))),
                 ("bytes_per_event", t.bytesPerEvent.map { .number($0) } ?? .null),
                 ("connect_ms", .number(t.connectMillis)),
+                ("wire_bytes_per_event", t.wireBytesPerEvent.map { .number($0) } ?? .null),
+                ("ledger", ledgerValue(t.ledger)),
+                ("ledger_per_event", t.ledgerPerEvent.map { ledgerValue($0) } ?? .null),
             ]
             if !t.failures.isEmpty { fields.append(("errors", .array(Array(Set(t.failures)).sorted().prefix(5).map { .string($0) }))) }
             return .object(fields)
@@ -57,6 +60,11 @@ public enum RaceReport {
     }
 
     public static func json(_ r: RaceResult) -> String { jsonValue(r).text }
+
+    /// {"handshake":..,"headers":..,"framing":..,"payload":..,"heartbeats":..,"tcpip":..,"total":..}
+    static func ledgerValue(_ l: ByteLedger) -> JSONValue {
+        .object(l.parts.map { ($0.0, .number($0.1)) } + [("total", .number(l.total))])
+    }
 
     // MARK: CSV
 

@@ -46,6 +46,17 @@ public struct TransportResult: Equatable {
         let delivered = events * Double(clients)
         return delivered > 0 ? Double(bytesUp + bytesDown) / delivered : nil
     }
+    /// (wire up + wire down) / events delivered: with TCP/IP headers and ACKs.
+    public var wireBytesPerEvent: Double? {
+        let delivered = events * Double(clients)
+        return delivered > 0 ? Double(wireBytesUp + wireBytesDown) / delivered : nil
+    }
+    /// Where the wire bytes went (ByteLedger.swift); its total is wire up + wire down.
+    public var ledger: ByteLedger { totals.ledger }
+    public var ledgerPerEvent: ByteLedger? {
+        let delivered = events * Double(clients)
+        return delivered > 0 ? ledger.divided(by: delivered) : nil
+    }
     public var failures: [String] { perClient.compactMap { $0.failure.map { "\($0)" } } }
 }
 

@@ -38,6 +38,8 @@ public struct RaceSettings: Equatable {
     /// Seconds between short polls.
     public var pollInterval = 1.0
     public var format = RaceFormat.table
+    /// Request headers: a minimal client's, or Chromium's (BrowserHeaders.swift).
+    public var headers = RequestHeaderSet.minimal
 
     // MARK: library knobs (not in scenario files)
     /// The `wirelab` executable, for a child `wirelab serve` when the clients need more open
@@ -63,7 +65,7 @@ public struct RaceSettings: Equatable {
     public static let clientsRange = 1...10_000
     public static let pollIntervalRange = 0.01...3_600.0
     /// The keys a scenario file may hold.
-    public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format"]
+    public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format", "headers"]
     /// Keys a lesson's scenario.json adds for `wirelab lesson`; race ignores them, so
     /// `wirelab race --scenario Lessons/NN-slug/scenario.json` runs the lesson's base race.
     public static let lessonScenarioKeys = ["title", "lesson"]
@@ -129,6 +131,12 @@ public struct RaceSettings: Equatable {
             }
             self.format = format
         }
+        if let h = try string("headers") {
+            guard let set = RequestHeaderSet(rawValue: h) else {
+                throw RaceSettingsError("scenario: 'headers' must be one of \(RequestHeaderSet.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            headers = set
+        }
         try validate(prefix: "scenario: ")
     }
 
@@ -176,7 +184,7 @@ public struct RaceSettings: Equatable {
          ("transports", .array(transports.map { .string($0.rawValue) })),
          ("duration", .number(duration)), ("rate", .number(rate)), ("size", .number(Double(size))),
          ("clients", .number(Double(clients))), ("poll_interval", .number(pollInterval)),
-         ("format", .string(format.rawValue))]
+         ("format", .string(format.rawValue)), ("headers", .string(headers.rawValue))]
     }
 }
 

@@ -15,6 +15,8 @@ final class SSEClient: RaceClient {
     private var streaming = false
     /// Reconnection delay (EventSource's default is a few seconds; we are impatient).
     static let reconnectDelay: Int64 = 100_000_000
+    /// "6\r\n: hb\n\n\r\n": the server's heartbeat in its chunk (PROTOCOL.md §2).
+    static let heartbeatChunkBytes = HTTPSerializer.chunk(SSEEncoder.comment("hb")).count
 
     init(name: String, context: RaceContext) {
         super.init(name: name, transport: .sse, context: context)
@@ -24,9 +26,11 @@ final class SSEClient: RaceClient {
         parser = HTTPResponseParser()
         decoder = SSEDecoder()
         streaming = false
-        var fields = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+        var fields = context.headers.fields(for: .sse, hostHeader: context.endpoint.hostHeader)
         if !lastEventID.isEmpty { fields.append(("Last-Event-ID", lastEventID)) }
-        send(request("/sse?client=\(name)", fields))
+        let open = request("/sse?client=\(name)", fields)
+        counts.handshakeUp += open.count
+        send(open)
     }
 
     override func runEnded() {
@@ -41,11 +45,20 @@ final class SSEClient: RaceClient {
                 case .head(let head):
                     guard head.status == 200 else { return fail("GET /sse answered \(head.status)") }
                     streaming = true
+                    counts.handshakeDown += head.wireCount
                     becameReady()
                 case .body(let chunk):
+                    let (comments, retry) = (decoder.comments, decoder.reconnectionTime)
                     decoder.feed(chunk)
                     while let event = decoder.nextEvent() {
+                        counts.payloadDown += event.data.utf8.count
                         if let stamp = EventScanner.event(Array(event.data.utf8)) { received(stamp) }
+                    }
+                    // Ledger: each `: hb` comment came in a chunk of its own (11 bytes); a
+                    // `retry:` block opens the stream, so it counts with the handshake.
+                    counts.heartbeatDown += (decoder.comments - comments) * SSEClient.heartbeatChunkBytes
+                    if let ms = decoder.reconnectionTime, ms != retry {
+                        counts.handshakeDown += HTTPSerializer.chunk(Array("retry: \(ms)\n\n".utf8)).count
                     }
                     lastEventID = decoder.lastEventID
                     if context.runOver && hasAllEvents { return finishedForGood() }

@@ -12,7 +12,7 @@ enum RaceCommand {
     static let command = Command(
         name: "race",
         summary: "wirelab race — short polling, long polling, SSE and WebSocket side by side on one event stream.",
-        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--quiet]",
+        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--headers minimal|browser] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--quiet]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil, help: "measure this server (http://HOST:PORT); default: start our own"),
             Option(name: "transports", kind: .list(RaceTransport.allCases.map(\.rawValue)), valueName: "LIST", defaultValue: "poll,longpoll,sse,ws", help: "which transports to race"),
@@ -21,6 +21,7 @@ enum RaceCommand {
             Option(name: "size", kind: .integer(RaceSettings.sizeRange), valueName: "B", defaultValue: "64", help: "data characters per event of our own server"),
             Option(name: "clients", kind: .integer(RaceSettings.clientsRange), valueName: "N", defaultValue: "1", help: "clients per transport"),
             Option(name: "poll-interval", kind: .number(RaceSettings.pollIntervalRange), valueName: "S", defaultValue: "1", help: "seconds between short polls"),
+            Option(name: "headers", kind: .choice(RequestHeaderSet.allCases.map(\.rawValue)), valueName: "SET", defaultValue: "minimal", help: "request headers: a minimal client's, or the ones Chromium sends (about 500 B a request)"),
             Option(name: "format", kind: .choice(RaceFormat.allCases.map(\.rawValue)), valueName: "FORMAT", defaultValue: "table", help: "table, markdown, csv or json"),
             Option(name: "output", kind: .string, valueName: "FILE", defaultValue: nil, help: "write the report to FILE instead of stdout"),
             Option(name: "scenario", kind: .string, valueName: "FILE", defaultValue: nil, help: "read settings from a JSON file (flags win)"),
@@ -46,8 +47,11 @@ enum RaceCommand {
           wire up/down   bytes + TCP/IP headers, estimated from the kernel's segment counts
                          (TCP_INFO segs_out/segs_in, read just before each socket closes):
                          wire = payload + segments × 52 (20 IPv4 + 20 TCP + 12 timestamp
-                         option; 72 on IPv6). Segments include SYN, FIN and pure ACKs;
-                         Ethernet framing is not included.
+                         option; 72 on IPv6), + 8 for each SYN's longer options, + the
+                         closing segments sent after the read (FIN, FIN-ACK, last ACK).
+                         Segments include SYN, FIN and pure ACKs; Ethernet framing is not.
+          ledger       (JSON) where the wire bytes went: handshake, headers, framing,
+                       payload, heartbeats, tcpip; they sum to wire up + wire down
           B/event      (bytes up + bytes down) / events delivered (events × clients)
 
         Short polls go out every --poll-interval s from the start (the first one interval in)
@@ -57,7 +61,7 @@ enum RaceCommand {
         estimated NTP-style from 8 GET /time requests and subtracted.
 
         Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
-        clients, poll_interval, format (a lesson's "title" and "lesson" keys are ignored; any
+        clients, poll_interval, format, headers (a lesson's "title" and "lesson" keys are ignored; any
         other key is a usage error).
 
         Examples:
@@ -90,6 +94,7 @@ enum RaceCommand {
             if let c = parsed.int("clients") { settings.clients = c }
             if let p = parsed.double("poll-interval") { settings.pollInterval = p }
             if let f = parsed.string("format"), let format = RaceFormat(rawValue: f) { settings.format = format }
+            if let h = parsed.string("headers"), let set = RequestHeaderSet(rawValue: h) { settings.headers = set }
             try settings.validate()
         } catch let e as RaceSettingsError {
             return usageError("wirelab race: " + e.message)
