@@ -110,4 +110,6 @@ public struct LessonResults {
     public var csv = ""
     public var json = ""
     public var charts: [(name: String, svg: String)] = []
+    /// The "what to notice" sentences of the run.
+    public var notice: [String] = []
 }

@@ -31,6 +31,9 @@ public struct ClientCounts: Equatable {
     public var headersUp = 0, headersDown = 0
     public var payloadUp = 0, payloadDown = 0
     public var heartbeatUp = 0, heartbeatDown = 0
+    /// Event messages parsed (duplicates and events from before the run included): what the
+    /// payload and framing bytes were spent on.
+    public var eventMessages = 0
 
     public init() {}
 
@@ -48,6 +51,7 @@ public struct ClientCounts: Equatable {
         c.headersUp += b.headersUp; c.headersDown += b.headersDown
         c.payloadUp += b.payloadUp; c.payloadDown += b.payloadDown
         c.heartbeatUp += b.heartbeatUp; c.heartbeatDown += b.heartbeatDown
+        c.eventMessages += b.eventMessages
         return c
     }
 

@@ -227,7 +227,8 @@ public final class Race {
             firstConnect = min(firstConnect, c.connectStarted)
             lastReady = max(lastReady, c.readyAt)
             reports.append(ClientReport(name: c.name, counts: c.counts, events: e, missed: published - e,
-                                        duplicates: c.receipts.duplicates, failure: c.failure))
+                                        duplicates: c.receipts.duplicates, failure: c.failure,
+                                        latencyMeanMs: c.latencyCount > 0 ? Double(c.latencySumMicros) / Double(c.latencyCount) / 1000 : nil))
         }
         let n = Double(max(1, clients.count))
         return TransportResult(transport: t, clients: clients.count, events: Double(events) / n, missed: Double(missed) / n,

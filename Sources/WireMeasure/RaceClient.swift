@@ -57,6 +57,10 @@ class RaceClient: FDHandler {
     let book: LatencyBook
     var counts = ClientCounts()
     var receipts = EventReceipts()
+    /// This client's first receipts: latency sum (µs) and count, for per-client means (a lesson's
+    /// median and spread over clients and runs).
+    var latencySumMicros: Int64 = 0
+    var latencyCount = 0
     /// Why the client gave up, if it did.
     var failure: String?
     /// Ready: connected and, for streams, subscribed. Done: closed for good.
@@ -283,9 +287,13 @@ class RaceClient: FDHandler {
     /// An event arrived (after parsing): note it, and its latency the first time.
     func received(_ stamp: EventScanner.Stamp) {
         if receipts.firstID == Int.max, context.firstID != Int.max { receipts.start(firstID: context.firstID) }
+        counts.eventMessages += 1
         if receipts.note(stamp.id) {
             let now = LoopClock.wallMicros()
-            book.histogram.record(now - stamp.ts + context.clockOffsetMicros)
+            let latency = now - stamp.ts + context.clockOffsetMicros
+            book.histogram.record(latency)
+            latencySumMicros += latency
+            latencyCount += 1
         }
     }
 

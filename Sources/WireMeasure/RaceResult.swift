@@ -19,6 +19,8 @@ public struct ClientReport: Equatable {
     public var missed: Int
     public var duplicates: Int
     public var failure: String?
+    /// Mean latency of this client's first receipts, ms; nil without any.
+    public var latencyMeanMs: Double? = nil
 }
 
 public struct TransportResult: Equatable {
