@@ -106,6 +106,7 @@ public enum LessonRunner {
         var m = ModelInputs(rate: s.rate, size: s.size, pollInterval: s.pollInterval, rtt: rtt, duration: s.duration)
         m.subscribers = s.clients * s.transports.filter { $0 == .sse || $0 == .ws }.count
         m.heartbeat = scenario?.heartbeat ?? 15
+        m.dropped = scenario?.drop.flatMap { ModelTransport(rawValue: $0.transport.rawValue) }
         m.calibration = calibration
         return m
     }

@@ -40,6 +40,8 @@ public struct ModelInputs {
     public var duration: Double           // seconds
     /// Push subscribers on the server (SSE + WebSocket clients), for the fan-out term.
     public var subscribers = 1
+    /// A transport whose streams the lesson drops once mid-run: it opens twice.
+    public var dropped: ModelTransport?
     /// Server heartbeat, seconds.
     public var heartbeat = 15.0
     public var calibration = ModelCalibration()
@@ -79,6 +81,25 @@ public struct Prediction {
 }
 
 public enum TransportModel {
+    /// The mean wait (ms) of an event for the next short poll, over the client's phase φ
+    /// (uniform in [0, I): ShortPollClient), for events spread evenly over a run of D seconds:
+    /// the polls go at φ + I, φ + 2I, ... and once more at the end, so the first interval is
+    /// longer than I and the last shorter. An interval of length L holds a share L/D of the
+    /// events, which wait L/2 on average: mean = Σ L² / 2D. Also half the range over φ: one
+    /// client has one φ, unknown before the run.
+    static func pollWait(duration d: Double, interval i: Double) -> (mean: Double, halfRange: Double) {
+        var means: [Double] = []
+        for k in 0..<32 {
+            let phi = (Double(k) + 0.5) / 32 * i
+            var last = 0.0, sum = 0.0, t = phi + i
+            while t < d { sum += (t - last) * (t - last); last = t; t += i }
+            sum += (d - last) * (d - last)
+            means.append(sum / 2 / d)
+        }
+        let mean = means.reduce(0, +) / Double(means.count)
+        return (mean * 1000, (means.max()! - means.min()!) / 2 * 1000)
+    }
+
     public static func predict(_ transport: ModelTransport, _ m: ModelInputs) -> Prediction {
         let c = m.calibration
         let rttMs = m.rtt * 1000
@@ -91,7 +112,9 @@ public enum TransportModel {
         func pushLatency(_ base: Double) -> Bounded {
             Bounded(value: base + fanOutMs, bound: max(base, c.latencySpreadMs * 2, 0.3) + fanOutMs * 0.6)
         }
-        let connectionTCP = c.segmentsPerConnection * seg + 16    // + 8 for each SYN's options
+        // A dropped stream reconnects once: a second handshake and connection.
+        let opens = m.dropped == transport ? 2.0 : 1.0
+        let connectionTCP = opens * (c.segmentsPerConnection * seg + 16)    // + 8 for each SYN's options
         switch transport {
         case .poll:
             let polls = max(1, (m.duration / m.pollInterval).rounded(.down))
@@ -99,10 +122,10 @@ public enum TransportModel {
             let perPoll = c.pollRequest + c.pollResponseHead + c.pollWrapper
             let payloadBytes = polls * perPoll + events * (json + 1)
             let tcp = polls * c.segmentsPerPollExchange * seg + connectionTCP
-            let wait = m.pollInterval / 2 * 1000
+            let wait = pollWait(duration: m.duration, interval: m.pollInterval)
             let phase = min(m.pollInterval, 1 / max(m.rate, 1e-9)) / 2 * 1000
             let bytesPE = payloadBytes / events
-            return Prediction(latency: Bounded(value: wait + rttMs, bound: phase + max(rttMs, c.latencySpreadMs * 2, 0.3)),
+            return Prediction(latency: Bounded(value: wait.mean + rttMs, bound: phase + wait.halfRange + max(rttMs, c.latencySpreadMs * 2, 0.3)),
                               bytes: Bounded(value: bytesPE, bound: perPoll / events + 0.1 * bytesPE),
                               wireBytes: Bounded(value: (payloadBytes + tcp) / events, bound: (perPoll + c.segmentsPerPollExchange * seg) / events + 0.15 * (payloadBytes + tcp) / events),
                               requests: polls, emptyResponses: polls * emptyShare,
@@ -134,9 +157,9 @@ public enum TransportModel {
             let silences = m.rate > 0 ? (1 / m.rate / m.heartbeat).rounded(.down) : (m.duration / m.heartbeat).rounded(.down)
             let heartbeats = silences * c.sseHeartbeatBytes
             let perEvent = framing + json + heartbeats
-            let once = c.sseHandshake
+            let once = c.sseHandshake * opens
             let tcpPerEvent = (c.segmentsPerPushedEvent + silences * c.segmentsPerPushedEvent) * seg
-            let tcp = tcpPerEvent + (connectionTCP + c.pushOpeningSegments * seg) / events
+            let tcp = tcpPerEvent + (connectionTCP + opens * c.pushOpeningSegments * seg) / events
             return Prediction(latency: pushLatency(c.sseLatencyMs),
                               bytes: Bounded(value: perEvent + once / events, bound: 0.05 * perEvent + 0.2 * once / events + 2),
                               wireBytes: Bounded(value: perEvent + once / events + tcp, bound: 0.05 * perEvent + 0.2 * once / events + 0.25 * tcp + 2),
@@ -150,9 +173,9 @@ public enum TransportModel {
             let header: Double = json <= 125 ? 2 : (json <= 65_535 ? 4 : 10)
             let pings = (m.duration / m.heartbeat).rounded(.down)
             let heartbeats = pings * 8 / events
-            let once = c.wsHandshake
+            let once = c.wsHandshake * opens
             let tcpPerEvent = c.segmentsPerPushedEvent * seg
-            let tcp = tcpPerEvent + (connectionTCP + (c.pushOpeningSegments + pings * 2) * seg) / events
+            let tcp = tcpPerEvent + (connectionTCP + (opens * c.pushOpeningSegments + pings * 2) * seg) / events
             let perEvent = header + json + c.wsClosing / events
             return Prediction(latency: pushLatency(c.wsLatencyMs),
                               bytes: Bounded(value: perEvent + heartbeats + once / events, bound: 0.2 * once / events + 0.02 * perEvent + 2),

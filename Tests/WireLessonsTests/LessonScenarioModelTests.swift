@@ -36,7 +36,7 @@ final class LessonScenarioModelTests: XCTestCase {
                     for t in s.transports {
                         let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, LessonRunner.inputs(s, rtt: rtt, scenario: scenario, c))
                         if let b = run.bytesPerEvent(t) {
-                            XCTAssertTrue(p.bytes.holds(b), "\(what) \(t.rawValue): \(b) B/event against \(p.bytes)")
+                            XCTAssertTrue(p.bytes.holds(b), "\(what) \(t.rawValue): \(b) B/event against \(p.bytes) \(p.ledger) calibration \(c)")
                             checked += 1
                         }
                         if let w = run.wireBytesPerEvent(t) {

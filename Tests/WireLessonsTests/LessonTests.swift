@@ -56,7 +56,12 @@ final class TransportModelTests: XCTestCase {
 
     func testShortPollingLatencyIsHalfTheInterval() {
         let p = TransportModel.predict(.poll, base)
-        XCTAssertEqual(p.latencyMeanMs, 500, accuracy: 1)
+        // 10 s with a poll every second: the first interval is φ + I long, the last 1 − φ, so
+        // the mean is I/2 + E[φ²]/(2D) = 500 + 33 ms (TransportModel.pollWait).
+        XCTAssertEqual(p.latencyMeanMs, 533, accuracy: 2)
+        var long = base
+        long.duration = 10_000
+        XCTAssertEqual(TransportModel.predict(.poll, long).latencyMeanMs, 500, accuracy: 1)
         XCTAssertEqual(p.requests, 10)
         XCTAssertEqual(p.emptyResponses, 0)
         var slow = base
