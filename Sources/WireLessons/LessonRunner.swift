@@ -68,7 +68,18 @@ public enum LessonRunner {
             }
             say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; "))
         }
-        say("Headers: \(scenario.base.headers == .minimal ? "a minimal client's (~100 B a request); a browser sends about 5× that: wirelab race --headers browser" : "Chromium's (~500 B a request), recorded in Sources/WireMeasure/BrowserHeaders.swift").")
+        // Both header sets (finding 4): the run uses one; the model shows the other.
+        let other: RequestHeaderSet = scenario.base.headers == .minimal ? .browser : .minimal
+        let otherCalibration = other == .browser ? calibration.withBrowserHeaders() : calibration
+        if let (_, settings) = runsSettings.first, other == .browser {
+            let parts = settings.transports.map { t -> String in
+                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, otherCalibration))
+                return "\(t.rawValue) ≈ \(Say.bytes(p.bytes.value))/event"
+            }
+            say("These runs send a minimal client's request headers (~100 B a request). With Chromium's (~500 B, Sources/WireMeasure/BrowserHeaders.swift; measure with wirelab race --headers browser) the model says\(runsSettings.count > 1 ? " at " + runsSettings[0].label : ""): " + parts.joined(separator: "; ") + ".")
+        } else {
+            say("These runs send Chromium's request headers (Sources/WireMeasure/BrowserHeaders.swift); `--headers minimal` sends ~100 B a request.")
+        }
         say("")
         pause(options, "the measurement")
 
@@ -107,6 +118,7 @@ public enum LessonRunner {
         m.subscribers = s.clients * s.transports.filter { $0 == .sse || $0 == .ws }.count
         m.heartbeat = scenario?.heartbeat ?? 15
         m.dropped = scenario?.drop.flatMap { ModelTransport(rawValue: $0.transport.rawValue) }
+        if m.dropped == .sse, let ms = scenario?.sseRetryMillis { m.reconnectGap = Double(ms) / 1000 }
         m.calibration = calibration
         return m
     }

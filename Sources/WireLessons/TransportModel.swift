@@ -42,6 +42,9 @@ public struct ModelInputs {
     public var subscribers = 1
     /// A transport whose streams the lesson drops once mid-run: it opens twice.
     public var dropped: ModelTransport?
+    /// Seconds from the drop to the stream being open again (the client's reconnection time:
+    /// `retry:` for SSE; 100 ms for race's clients otherwise).
+    public var reconnectGap = 0.1
     /// Server heartbeat, seconds.
     public var heartbeat = 15.0
     public var calibration = ModelCalibration()
@@ -109,8 +112,13 @@ public enum TransportModel {
         // Latency shared by pushes: L0 plus the fan-out, with a bound from the calibration's own
         // spread (a shared machine's scheduler moves it) and half the fan-out term.
         let fanOutMs = Double(max(0, m.subscribers - 1)) / 2 * c.fanOutMicrosPerSubscriber / 1000
+        // A dropped stream: the events of the gap g arrive when it reopens, waiting g/2 on
+        // average; they are r·g of r·D events, so the mean grows by g²/2D. Discrete events make
+        // it coarse: ± half an event spacing's share.
+        let gapMs = m.dropped == transport ? m.reconnectGap * m.reconnectGap / 2 / m.duration * 1000 : 0
+        let gapBound = m.dropped == transport ? gapMs + m.reconnectGap / m.duration * 500 / max(m.rate, 0.1) : 0
         func pushLatency(_ base: Double) -> Bounded {
-            Bounded(value: base + fanOutMs, bound: max(base, c.latencySpreadMs * 2, 0.3) + fanOutMs * 0.6)
+            Bounded(value: base + fanOutMs + gapMs, bound: max(base, c.latencySpreadMs * 2, 0.3) + fanOutMs * 0.6 + gapBound)
         }
         // A dropped stream reconnects once: a second handshake and connection.
         let opens = m.dropped == transport ? 2.0 : 1.0

@@ -10,6 +10,7 @@
 // What is *not* measured is said where it is used: a TCP connection opens with three segments
 // and closes with three (RFC 9293 §3.5, §3.6), and our server writes a heartbeat as `: hb` in a
 // chunk of its own (11 bytes).
+import WireCodec
 import WireMeasure
 import WireServer
 
@@ -116,6 +117,23 @@ public struct ModelCalibration {
                 c.fanOutMicrosPerSubscriber = max(0, extra * 1000 / (Double(2 * k - 1) / 2))
             }
         }
+        return c
+    }
+
+    /// The same machine with a browser's request headers (BrowserHeaders.swift): each request
+    /// grows by the difference between Chromium's head and the minimal one, built here byte for
+    /// byte; responses are the server's and stay as measured.
+    func withBrowserHeaders() -> ModelCalibration {
+        func head(_ target: String, _ t: RaceTransport, _ set: RequestHeaderSet) -> Double {
+            var h = HTTPHeaders()
+            h.add(name: "Host", value: "127.0.0.1:8080")
+            for (n, v) in set.fields(for: t, hostHeader: "127.0.0.1:8080") { h.add(name: n, value: v) }
+            return Double(HTTPSerializer.request(method: "GET", target: target, headers: h).count)
+        }
+        var c = self
+        c.pollRequest += head("/poll?since=1", .poll, .browser) - head("/poll?since=1", .poll, .minimal)
+        c.sseHandshake += head("/sse", .sse, .browser) - head("/sse", .sse, .minimal)
+        c.wsHandshake += head("/ws", .ws, .browser) - head("/ws", .ws, .minimal)
         return c
     }
 

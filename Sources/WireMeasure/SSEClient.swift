@@ -4,7 +4,8 @@
 // EventSource.
 //
 // Like EventSource, a dropped stream is reopened with `Last-Event-ID: <last id seen>`, and the
-// server replays what was missed (PROTOCOL.md §2: Last-Event-ID wins over since).
+// server replays what was missed (PROTOCOL.md §2: Last-Event-ID wins over since), after the
+// reconnection time the stream set with `retry:` (WHATWG HTML §9.2.6), or 100 ms without one.
 import WireLoop
 import WireCodec
 
@@ -13,6 +14,8 @@ final class SSEClient: RaceClient {
     private var decoder = SSEDecoder()
     private var lastEventID = ""
     private var streaming = false
+    /// The stream's `retry:` in ms, kept across reconnections as EventSource keeps it.
+    private var retryMillis: Int?
     /// Reconnection delay (EventSource's default is a few seconds; we are impatient).
     static let reconnectDelay: Int64 = 100_000_000
     /// "6\r\n: hb\n\n\r\n": the server's heartbeat in its chunk (PROTOCOL.md §2).
@@ -58,6 +61,7 @@ final class SSEClient: RaceClient {
                     // `retry:` block opens the stream, so it counts with the handshake.
                     counts.heartbeatDown += (decoder.comments - comments) * SSEClient.heartbeatChunkBytes
                     if let ms = decoder.reconnectionTime, ms != retry {
+                        retryMillis = ms
                         counts.handshakeDown += HTTPSerializer.chunk(Array("retry: \(ms)\n\n".utf8)).count
                     }
                     lastEventID = decoder.lastEventID
@@ -75,7 +79,8 @@ final class SSEClient: RaceClient {
 
     override func connectionLost() {
         if context.runOver { return finishedForGood() }
-        context.loop.schedule(afterNanos: Self.reconnectDelay) { [weak self] in
+        let delay = retryMillis.map { Int64($0) * 1_000_000 } ?? Self.reconnectDelay
+        context.loop.schedule(afterNanos: delay) { [weak self] in
             guard let self = self, !self.isDone else { return }
             self.connect()
         }
