@@ -139,7 +139,7 @@ enum Notices {
         NoticeRule("bytes") { runs in
             guard let run = runs.first, let s = run.ledgerPerEvent(.sse), let b = run.bytesPerEvent(.sse) else { return [] }
             let poll = run.bytesPerEvent(.poll).map { "; short polling \(Say.bytes($0))" } ?? ""
-            return ["Bytes per event: SSE \(Say.bytes(b))\(poll). Of SSE's, \(Say.bytes1(s.framing)) is framing (the id/event/data fields and the chunk line) and \(Say.bytes1(s.handshake)) its one request and head, spread over the run."]
+            return ["Bytes per event: SSE \(Say.bytes(b))\(poll). Of SSE's, \(Say.bytes1(s.framing)) is framing (the id/event/data fields and the chunk line) and \(Say.bytes1(s.handshake)) its request and response head\((run.connections(.sse) ?? 1) > 1 ? ", once per connection," : "") spread over the run's events."]
         },
         model,
     ]

@@ -171,7 +171,7 @@ public enum TransportModel {
             return Prediction(latency: pushLatency(c.sseLatencyMs),
                               bytes: Bounded(value: perEvent + once / events, bound: 0.05 * perEvent + 0.2 * once / events + 2),
                               wireBytes: Bounded(value: perEvent + once / events + tcp, bound: 0.05 * perEvent + 0.2 * once / events + 0.25 * tcp + 2),
-                              requests: 1, emptyResponses: 0,
+                              requests: opens, emptyResponses: 0,
                               ledger: [("handshake", once / events), ("framing", framing), ("payload", json),
                                        ("heartbeats", heartbeats), ("tcpip", tcp)])
         case .ws:
@@ -188,7 +188,7 @@ public enum TransportModel {
             return Prediction(latency: pushLatency(c.wsLatencyMs),
                               bytes: Bounded(value: perEvent + heartbeats + once / events, bound: 0.2 * once / events + 0.02 * perEvent + 2),
                               wireBytes: Bounded(value: perEvent + heartbeats + once / events + tcp, bound: 0.2 * once / events + 0.02 * perEvent + 0.25 * tcp + 2),
-                              requests: 1, emptyResponses: 0,
+                              requests: opens, emptyResponses: 0,
                               ledger: [("handshake", once / events), ("framing", header + c.wsClosing / events), ("payload", json),
                                        ("heartbeats", heartbeats), ("tcpip", tcp)])
         }
