@@ -14,17 +14,20 @@ enum Notices {
             let i = run.settings.pollInterval * 1000, r = run.settings.rate
             let half = i / 2, phase = min(i, 1000 / r) / 2
             let at = runs.count > 1 ? "At \(run.label), s" : "S"
-            let inside = abs(lat - half) <= phase + 5
-            var text = "\(at)hort polling's mean latency was \(Say.ms(lat)) against half the poll interval (\(Say.ms(half)))"
-            if r * run.settings.pollInterval < 1 {
-                text += ": events come less often than polls (\(Say.round1(r)) × \(Say.round1(i / 1000)) s < 1), so every event of a run waits the same phase of the poll timer and one run's mean can be anywhere from 0 to \(Say.ms(i))"
+            // The model's figure when there is one: half the interval, plus the longer first
+            // interval of a short run, ± the phase and the schedule (TransportModel.pollWait).
+            let band = run.predictions[.poll]?.latency ?? Bounded(value: half, bound: phase + 5)
+            let inside = band.holds(lat)
+            var text = "\(at)hort polling's mean latency was \(Say.ms(lat)) against half the poll interval (\(Say.ms(half))" + (run.predictions[.poll] != nil ? "; the model says \(Say.bounded(band, Say.ms)) for this run's length)" : ")")
+            if r * run.settings.pollInterval <= 1.0001 {
+                text += ": events come no more often than polls (\(Say.round1(r)) × \(Say.round1(i / 1000)) s ≤ 1), so every event of a run waits the same phase of the poll timer and one run's mean can be anywhere from 0 to \(Say.ms(i))"
             } else {
                 text += ": the events fall on \(Say.round1(r * run.settings.pollInterval)) phases of the poll timer, so one run's mean may sit up to ±\(Say.ms(phase)) from it"
             }
             if let s = run.latencySpread(.poll), run.latencySamples(.poll).count > 1 {
                 text += "; over \(run.latencySamples(.poll).count) clients at random phases it ranged \(Say.ms(s.low))–\(Say.ms(s.high))"
             }
-            return text + (inside ? "." : " — this time outside that band: the machine was busy or the run too short.")
+            return text + (inside ? "." : " — this time outside the model's band: the machine was busy, or a term is missing.")
         }
     }
 

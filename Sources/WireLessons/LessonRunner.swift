@@ -59,11 +59,21 @@ public enum LessonRunner {
             try startServer(rate: $0, size: scenario.base.size, scenario: scenario)
         }
         say(calibration.summary + "; HTTP round trip \(Say.ms(rtt * 1000))")
+        // A lesson that sweeps the event size calibrates at each size (a bigger event takes
+        // longer to write, read and parse).
+        var calibrations: [Int: ModelCalibration] = [scenario.base.size: calibration]
+        for (_, s) in runsSettings where calibrations[s.size] == nil {
+            calibrations[s.size] = try ModelCalibration.measure(size: s.size, headers: s.headers, crowd: false) {
+                try startServer(rate: $0, size: s.size, scenario: scenario)
+            }
+            say("at \(s.size) B: " + calibrations[s.size]!.summary)
+        }
+        func calibrated(_ s: RaceSettings) -> ModelCalibration { calibrations[s.size] ?? calibration }
         say("")
         say("── Prediction (Sources/WireLessons/TransportModel.swift), each with its bound ──")
         for (label, settings) in runsSettings {
             let parts = settings.transports.map { t -> String in
-                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibration))
+                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibrated(settings)))
                 return "\(t.rawValue) ≈ \(Say.bounded(p.latency, Say.ms)), \(Say.bounded(p.bytes, Say.bytes))/event (wire \(Say.bounded(p.wireBytes, Say.bytes)))"
             }
             say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; "))
@@ -91,7 +101,7 @@ public enum LessonRunner {
             for _ in 0..<scenario.repeats { results.append(try measure(scenario, settings)) }
             var predictions: [RaceTransport: Prediction] = [:]
             for t in settings.transports {
-                predictions[t] = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibration))
+                predictions[t] = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibrated(settings)))
             }
             let run = LessonRun(label: label, result: results[0], predictions: predictions, repeats: results)
             runs.append(run)

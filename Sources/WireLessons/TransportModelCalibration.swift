@@ -4,7 +4,7 @@
 //
 //   A: all four transports, 1 client each, 25 events/s, polls every 0.25 s, 1 s
 //   B: the same at 5 events/s (with A: segments per pushed event, as a slope)
-//   C: only for lessons with crowds: 30 SSE + 30 WebSocket clients at 10 events/s, 1 s
+//   C: only for lessons with crowds: 150 SSE + 150 WebSocket clients at 10 events/s, 1 s
 //      (with A: the cost of one more subscriber in a broadcast)
 //
 // What is *not* measured is said where it is used: a TCP connection opens with three segments
@@ -108,7 +108,7 @@ public struct ModelCalibration {
         c.latencySpreadMs = [a.result(.sse), a.result(.ws), a.result(.longpoll)]
             .compactMap { $0?.latency.map { $0.p95 - $0.p50 } }.max() ?? c.latencySpreadMs
         if crowd {
-            let k = 30
+            let k = 150
             let big = try race(10, [.sse, .ws], clients: k)
             let crowdMean = [big.result(.sse), big.result(.ws)].compactMap { $0?.latency?.mean }
             if crowdMean.count == 2 {
