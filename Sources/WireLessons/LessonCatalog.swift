@@ -44,7 +44,7 @@ enum Say {
     static func bytes(_ v: Double) -> String { "\(Int(v.rounded())) B" }
     static func bytes1(_ v: Double) -> String { v != 0 && abs(v) < 10 ? "\(round1(v)) B" : bytes(v) }
     static func round1(_ v: Double) -> String { String(Double(Int((v * 10).rounded())) / 10) }
-    static func times(_ v: Double) -> String { "\(round1(v))×" }
+    static func times(_ v: Double) -> String { v >= 20 ? "\(Int(v.rounded()))×" : "\(round1(v))×" }
     static func count(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : round1(v) }
     static func percent(_ v: Double) -> String { "\(Int((v * 100).rounded())) %" }
     static func bounded(_ b: Bounded, _ f: (Double) -> String) -> String { "\(f(b.value)) ± \(f(b.bound))" }

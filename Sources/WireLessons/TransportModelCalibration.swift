@@ -37,8 +37,9 @@ public struct ModelCalibration {
     public var longPollLatencyMs = 0.3
     public var latencySpreadMs = 0.2       // p95 − p50 of the calibration's pushes
     public var fanOutMicrosPerSubscriber = 3.0
-    /// true once `measure` replaced the defaults.
+    /// true once `measure` replaced the defaults; the fan-out cost only with race C.
     public var calibrated = false
+    public var fanOutMeasured = false
 
     public init() {}
 
@@ -115,6 +116,7 @@ public struct ModelCalibration {
                 let single = (c.sseLatencyMs + c.wsLatencyMs) / 2
                 let extra = crowdMean.reduce(0, +) / 2 - single
                 c.fanOutMicrosPerSubscriber = max(0, extra * 1000 / (Double(2 * k - 1) / 2))
+                c.fanOutMeasured = true
             }
         }
         return c
@@ -148,6 +150,6 @@ public struct ModelCalibration {
             + "SSE handshake \(Say.bytes(sseHandshake)), fields \(Say.bytes(sseFields))/event; WebSocket handshake \(Say.bytes(wsHandshake)); "
             + "\(Say.round1(segmentsPerPushedEvent)) segments per pushed event, \(Say.round1(segmentsPerPollExchange)) per poll; "
             + "publish→receive SSE \(Say.ms(sseLatencyMs)), WebSocket \(Say.ms(wsLatencyMs)), long poll \(Say.ms(longPollLatencyMs))"
-            + (fanOutMicrosPerSubscriber != ModelCalibration().fanOutMicrosPerSubscriber || calibrated ? "; \(Say.round1(fanOutMicrosPerSubscriber)) µs per extra subscriber" : "")
+            + (fanOutMeasured ? "; \(Say.round1(fanOutMicrosPerSubscriber)) µs per extra subscriber (300 of them)" : "")
     }
 }
