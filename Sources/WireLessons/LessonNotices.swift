@@ -46,6 +46,10 @@ enum Notices {
                     total += 1
                     if p.bytes.holds(b) { held += 1 } else { misses.append("\(r.transport.rawValue) bytes\(runs.count > 1 ? " at " + run.label : "") (\(Say.bytes(b)) against \(Say.bounded(p.bytes, Say.bytes)))") }
                 }
+                if let w = run.wireBytesPerEvent(r.transport) {
+                    total += 1
+                    if p.wireBytes.holds(w) { held += 1 } else { misses.append("\(r.transport.rawValue) wire bytes\(runs.count > 1 ? " at " + run.label : "") (\(Say.bytes(w)) against \(Say.bounded(p.wireBytes, Say.bytes)))") }
+                }
             }
         }
         guard total > 0 else { return [] }

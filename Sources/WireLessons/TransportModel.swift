@@ -189,7 +189,8 @@ public enum TransportModel {
             let heartbeats = pings * 8 / events
             let once = c.wsHandshake * opens
             let tcpPerEvent = c.segmentsPerPushedEvent * seg
-            let tcp = tcpPerEvent + (connectionTCP + (opens * c.pushOpeningSegments + pings * 2) * seg) / events
+            // A ping and its pong are two small pushes: each a segment and, like an event, its ACK.
+            let tcp = tcpPerEvent + (connectionTCP + (opens * c.pushOpeningSegments + pings * 2 * c.segmentsPerPushedEvent) * seg) / events
             let perEvent = header + json + c.wsClosing / events
             return Prediction(latency: pushLatency(c.wsLatencyMs),
                               bytes: Bounded(value: perEvent + heartbeats + once / events, bound: 0.2 * once / events + 0.02 * perEvent + 2),
