@@ -111,8 +111,10 @@ public enum TransportModel {
         let events = m.events
         let json = m.eventJSON
         let seg = c.ipHeaderBytes
-        // Latency shared by pushes: L0 plus the fan-out, with a bound from the calibration's own
-        // spread (a shared machine's scheduler moves it) and half the fan-out term.
+        // Latency shared by pushes: L0 plus the fan-out. The bound is the machine's own jitter as
+        // the calibration saw it: twice its p95 − p50, or its longest stall (one stalled event
+        // moves the mean of a short run by that much over the run's events), and the fan-out
+        // term again.
         let fanOutMs = Double(max(0, m.subscribers - 1)) / 2 * c.fanOutMicrosPerSubscriber / 1000
         // A dropped stream: the events of the gap g arrive when it reopens, waiting g/2 on
         // average; they are r·g of r·D events, so the mean grows by g²/2D. Discrete events make
@@ -120,7 +122,7 @@ public enum TransportModel {
         let gapMs = m.dropped == transport ? m.reconnectGap * m.reconnectGap / 2 / m.duration * 1000 : 0
         let gapBound = m.dropped == transport ? gapMs + m.reconnectGap / m.duration * 500 / max(m.rate, 0.1) : 0
         func pushLatency(_ base: Double) -> Bounded {
-            Bounded(value: base + fanOutMs + gapMs, bound: max(base, c.latencySpreadMs * 2, 0.3) + fanOutMs + gapBound)
+            Bounded(value: base + fanOutMs + gapMs, bound: max(base, c.latencySpreadMs * 2, c.latencyStallMs, 0.3) + fanOutMs + gapBound)
         }
         // A dropped stream reconnects once: a second handshake and connection.
         let opens = m.dropped == transport ? 2.0 : 1.0
