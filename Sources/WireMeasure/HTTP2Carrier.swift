@@ -220,11 +220,12 @@ final class HTTP2Carrier: FDHandler {
             }
             distributeBytes()
             if users.count == 1, let info = Socket.tcpInfo(fd), info.available != 0 {
-                let header = ClientCounts.headerBytesPerSegment(ipv6: RaceClient.isIPv6(fd))
+                let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in),
+                                                ipv6: RaceClient.isIPv6(fd), peerClosedFirst: false)
                 users[0].counts.segmentsOut += Int(info.segs_out)
                 users[0].counts.segmentsIn += Int(info.segs_in)
-                users[0].counts.headerBytesUp += Int(info.segs_out) * header
-                users[0].counts.headerBytesDown += Int(info.segs_in) * header
+                users[0].counts.headerBytesUp += h.up
+                users[0].counts.headerBytesDown += h.down
             }
         }
         context.loop.remove(fd: fd)

@@ -46,10 +46,18 @@ extension Conversation {
         } else {
             head.addLine(ResponseHead.connectionClose)
         }
-        let bytes = head.finish()
+        var bytes = head.finish()
         if request.method == "HEAD" {
             // RFC 9110 §9.3.2: the same head as GET, no body; the connection stays in plain HTTP.
             return write(bytes, tag)
+        }
+
+        // `serve --sse-retry MS`: the stream opens with `retry: MS` (WHATWG HTML §9.2.6: "set the
+        // event stream's reconnection time to that integer"), so an EventSource that loses the
+        // stream reconnects after MS ms, with Last-Event-ID. Counted like any other stream byte.
+        if let ms = config.sseRetryMillis {
+            let block = SSEStream.retryBlock(ms)
+            bytes += chunked ? HTTPSerializer.chunk(block) : block
         }
 
         let from = sseResumePoint(request, since: since)
@@ -148,4 +156,9 @@ extension Conversation {
         if s.chunked { write(HTTPSerializer.lastChunk, s.tag) }
         finish()
     }
+}
+
+extension SSEStream {
+    /// `retry: MS` and the blank line that ends the block: no event is dispatched (§9.2.6).
+    static func retryBlock(_ ms: Int) -> [UInt8] { Array("retry: \(ms)\n\n".utf8) }
 }
