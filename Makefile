@@ -4,7 +4,7 @@ DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
 
-.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables clean
+.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables clean lesson-12
 
 build:
 	$(SWIFT) build
@@ -62,6 +62,11 @@ soak: release
 	cc -O2 -o .build/bench/soak_client Tests/Bench/soak_client.c
 	$(PYTHON) Tests/Bench/soak.py --bin $(RELEASE_BIN) --client .build/bench/soak_client --minutes $(SOAK_MINUTES)
 	WIRELAB_SLOW=1 $(PYTHON) Tests/Interop/run_all.py --bin $(RELEASE_BIN) -k TestSlowFragmentTimeout
+
+# Lesson 12 drives headless Chromium, nginx and openssl (Lessons/12-http2/seven_streams.py):
+# installed first when missing, as `make test` does.
+lesson-12: release deps
+	$(RELEASE_BIN) lesson 12
 
 lesson-%: release
 	$(RELEASE_BIN) lesson $*

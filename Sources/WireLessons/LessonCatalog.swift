@@ -1,4 +1,4 @@
-// The course: eight lessons (PROTOCOL.md §6). Each lesson's walkthrough is Lessons/NN-slug/README.md
+// The course: the lessons of PROTOCOL.md §6. Each lesson's walkthrough is Lessons/NN-slug/README.md
 // and what it measures is Lessons/NN-slug/scenario.json (settings, sweep, repeats, heartbeat, a
 // dropped stream); this file holds what `wirelab lesson` says around the measurement: the idea
 // in two sentences, which exchange to show on the wire, and the rules that pick and word the
@@ -76,6 +76,9 @@ public enum LessonCatalog {
         Lesson(number: 8, slug: "size-matters", title: "Size matters — when headers dominate and when they vanish",
                idea: "Every transport adds a roughly fixed overhead per event or per request. For tiny events that overhead is most of the bytes; for large ones it vanishes.",
                wire: nil, rules: Notices.size),
+        Lesson(number: 12, slug: "http2", title: "HTTP/2 — one connection, many streams, compressed headers",
+               idea: "HTTP/2 carries every request as a stream of one connection and compresses headers with HPACK, so polling's repeated heads shrink to indexes and the six-connections-per-host limit that starves a seventh EventSource disappears. SSE and WebSocket (RFC 8441) keep their bytes, inside DATA frames.",
+               wire: .h2, rules: []),
     ]
 
     public static func lesson(_ n: Int) -> Lesson? { all.first { $0.number == n } }

@@ -17,6 +17,9 @@ public struct LessonScenario {
     /// The lesson server's heartbeat (s) and SSE `retry:` (ms).
     public var heartbeat = 15.0
     public var sseRetryMillis: Int?
+    /// Lesson 12: HTTP/1.1 against HTTP/2 (HTTP2Lesson.swift), then this many EventSources in
+    /// Chromium for `seconds` each way (direct, through nginx).
+    public var http2: (streams: Int, seconds: Double)?
     /// Drop every stream of this transport at this fraction of the run (the network "fails").
     public var drop: (transport: RaceTransport, at: Double)?
 
@@ -81,6 +84,9 @@ public enum LessonFiles {
             scenario.talkBack = true
             scenario.talkBackMessages = talk["messages"] as? Int ?? 50
             scenario.talkBackSize = talk["size"] as? Int ?? 64
+        }
+        if let h = extras["http2"] as? [String: Any] {
+            scenario.http2 = (h["streams"] as? Int ?? 7, h["seconds"] as? Double ?? 3)
         }
         if let r = extras["repeat"] as? Int { scenario.repeats = max(1, r) }
         if let h = extras["heartbeat"] as? Double { scenario.heartbeat = h }

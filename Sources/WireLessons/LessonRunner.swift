@@ -41,13 +41,16 @@ public enum LessonRunner {
             defer { server.shutdown(grace: 0.2) }
             server.feed.publish(topic: .tick, data: Feed.tickData(size: 16))
             let lines = try InspectSession.run(wire, host: "127.0.0.1", port: server.port)
-            for line in lines.prefix(wire == .ws ? 40 : 30) { say(line) }
+            for line in lines.prefix(wire == .ws ? 40 : wire == .h2 ? 80 : 30) { say(line) }
             say("")
             pause(options, "the prediction")
         }
 
         if scenario.talkBack {
             return try TalkBack.run(lesson, scenario: scenario, options: options)
+        }
+        if scenario.http2 != nil {
+            return try HTTP2Lesson.run(lesson, scenario: scenario, options: options)
         }
 
         // The model, calibrated on this machine from real exchanges (TransportModelCalibration.swift).

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the real clients the interop tests use, only when missing:
 # curl, Python `websockets`, Chromium + chromedriver (Debian) and `selenium` (PyPI); for HTTP/2,
-# nghttp and h2load (Debian nghttp2-client) and Python `h2` (PyPI, with `hpack`).
+# nghttp and h2load (Debian nghttp2-client) and Python `h2` (PyPI, with `hpack`); for lesson 12,
+# nginx and openssl (Debian).
 set -euo pipefail
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 { command -v nghttp && command -v h2load; } >/dev/null 2>&1 || need_apt+=(nghttp2-client)
+# Lesson 12: nginx terminating TLS with HTTP/2, and openssl for its self-signed certificate.
+{ command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 || need_apt+=(nginx)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]} with apt-get"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
