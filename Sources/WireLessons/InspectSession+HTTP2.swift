@@ -9,6 +9,7 @@
 import WireCodec
 
 extension InspectSession {
+    // LESSON: h2-inspect
     static func http2Polls(_ client: BlockingClient, host: String) throws -> [String] {
         var connection = HTTP2Connection(role: .client)
         var upDecoder = HPACKDecoder(), downDecoder = HPACKDecoder()

@@ -159,6 +159,7 @@ final class HTTP2Carrier: FDHandler {
         if closeAfter { lost() }
     }
 
+    // LESSON: h2-stream-bytes
     /// Each stream's bytes to the client that opened it; stream 0 to the connection.
     private func distributeBytes() {
         for (id, count) in connection.takeByteCounts() {

@@ -161,6 +161,7 @@ final class HTTP2RaceClient: RaceClient {
             closing = .open
             var target = "/ws?client=\(name)"
             if let since = resumeID { target = "/ws?since=\(since)&client=\(name)" }
+            // LESSON: h2-extended-connect
             // RFC 8441 §4: ":protocol" names the protocol; no Upgrade, no Sec-WebSocket-Key.
             stream = carrier.openStream(for: self, fields(target, method: "CONNECT")
                                         + [HPACKHeaderField(":protocol", "websocket"), HPACKHeaderField("sec-websocket-version", "13")],
