@@ -67,15 +67,18 @@ final class HTTP2Carrier: FDHandler {
 
     // MARK: streams (for the clients)
 
-    /// Opens a stream with a request's header list; nil when the peer's concurrency limit is reached.
-    func openStream(for user: HTTP2RaceClient, _ fields: [HPACKHeaderField], endStream: Bool) -> UInt32? {
+    /// Opens a stream with a request's header list: its id and the bytes of its HEADERS frame(s)
+    /// (for the byte ledger); nil when the peer's concurrency limit is reached.
+    func openStream(for user: HTTP2RaceClient, _ fields: [HPACKHeaderField], endStream: Bool) -> (id: UInt32, headerBytes: Int)? {
         guard isOpen, connection.canOpenStream else { return nil }
         let id = connection.openStream()
         owners[id] = user
-        do { perform(try connection.sendHeaders(streamID: id, fields: fields, endStream: endStream)) } catch {
-            return nil
-        }
-        return id
+        let actions: [HTTP2Connection.Action]
+        do { actions = try connection.sendHeaders(streamID: id, fields: fields, endStream: endStream) } catch { return nil }
+        var written = 0
+        for case .write(let bytes) in actions { written += bytes.count }
+        perform(actions)
+        return (id, written)
     }
 
     func sendData(_ id: UInt32, _ bytes: [UInt8], endStream: Bool = false) {

@@ -7,7 +7,10 @@
 //             `:status 200`), then the very same WebSocket frames inside DATA (masked, §5.3 of
 //             RFC 6455: the masking rule does not change under HTTP/2).
 // The bytes a client pays are the frames of its streams (HTTP2Carrier splits the socket's bytes
-// by stream); resuming after a drop (PROTOCOL.md §8) is the HTTP/1.1 clients' way: since=,
+// by stream). The byte ledger (ByteLedger.swift) gets the request HEADERS frames (headers for
+// polls, handshake for SSE and WebSocket), the event JSON (payload) and WebSocket pings and pongs
+// with their DATA frame headers (heartbeats); the response HEADERS frames stay in framing, since
+// the codec hands us their fields, not their bytes. Resuming after a drop (PROTOCOL.md §8) is the HTTP/1.1 clients' way: since=,
 // Last-Event-ID, the reconnect policy's delay before the connection is opened again.
 import WireLoop
 import WireCodec
@@ -139,14 +142,16 @@ final class HTTP2RaceClient: RaceClient {
             return
         }
         body = []; status = 0
-        stream = carrier.openStream(for: self, fields("\(transport.path)?since=\(since)&client=\(name)")
-                                    + [HPACKHeaderField("accept", "application/json")], endStream: true)
-        if stream != nil { counts.requests += 1 }
+        let opened = carrier.openStream(for: self, fields("\(transport.path)?since=\(since)&client=\(name)")
+                                        + [HPACKHeaderField("accept", "application/json")], endStream: true)
+        stream = opened?.id
+        if let opened { counts.requests += 1; counts.headersUp += opened.headerBytes }
     }
 
     /// The SSE stream or the WebSocket (extended CONNECT, RFC 8441 §4).
     private func openStream() {
         status = 0
+        let opened: (id: UInt32, headerBytes: Int)?
         if transport == .sse {
             sse = SSEDecoder()
             var target = "/sse?client=\(name)"
@@ -154,7 +159,7 @@ final class HTTP2RaceClient: RaceClient {
             if !lastEventID.isEmpty { extra.append(HPACKHeaderField("last-event-id", lastEventID)) }
             else if let since = resumeID { target = "/sse?since=\(since)&client=\(name)" }
             // A GET has no body: END_STREAM with the headers (half-closed, the answer keeps coming).
-            stream = carrier.openStream(for: self, fields(target) + extra, endStream: true)
+            opened = carrier.openStream(for: self, fields(target) + extra, endStream: true)
         } else {
             frames = WebSocketFrameDecoder(requireMasked: false, maxPayload: 16 << 20)
             assembler = WebSocketMessageAssembler(maxMessage: 16 << 20)
@@ -163,11 +168,12 @@ final class HTTP2RaceClient: RaceClient {
             if let since = resumeID { target = "/ws?since=\(since)&client=\(name)" }
             // LESSON: h2-extended-connect
             // RFC 8441 §4: ":protocol" names the protocol; no Upgrade, no Sec-WebSocket-Key.
-            stream = carrier.openStream(for: self, fields(target, method: "CONNECT")
+            opened = carrier.openStream(for: self, fields(target, method: "CONNECT")
                                         + [HPACKHeaderField(":protocol", "websocket"), HPACKHeaderField("sec-websocket-version", "13")],
                                         endStream: false)
         }
-        if stream != nil { counts.requests += 1 } else { fail("the server refused a new stream") }
+        stream = opened?.id
+        if let opened { counts.requests += 1; counts.handshakeUp += opened.headerBytes } else { fail("the server refused a new stream") }
     }
 
     // MARK: from the carrier
@@ -188,6 +194,7 @@ final class HTTP2RaceClient: RaceClient {
         case .sse:
             sse.feed(bytes)
             while let event = sse.nextEvent() {
+                counts.payloadDown += event.data.utf8.count
                 if let stamp = EventScanner.event(Array(event.data.utf8)) { received(stamp) }
             }
             lastEventID = sse.lastEventID
@@ -220,6 +227,7 @@ final class HTTP2RaceClient: RaceClient {
         let answer = EventScanner.pollBody(body)
         if answer.events.isEmpty { counts.emptyResponses += 1 }
         for e in answer.events { received(e) }
+        counts.payloadDown += EventScanner.eventBytes(body, events: answer.events.count)
         if let next = answer.next { since = next }
         if transport == .poll {
             if finalPollPending { finalPoll() } else if finalPollSent { finishedForGood() }
@@ -238,12 +246,15 @@ final class HTTP2RaceClient: RaceClient {
                 guard let message = try assembler.receive(frame) else { continue }
                 switch message {
                 case .text(let payload):
+                    counts.payloadDown += payload.count
                     if let stamp = EventScanner.event(payload) { received(stamp) }
                     if closing.canSendData && context.runOver && hasAllEvents { startClosing() }
                 case .binary, .pong:
                     break
                 case .ping(let payload):
-                    if closing.canSendData { sendFrame(.pong, payload) }    // RFC 6455 §5.5.2
+                    // Ledger: the ping down and our pong up, each in its own DATA frame (9 B).
+                    counts.heartbeatDown += 9 + 2 + payload.count
+                    if closing.canSendData { counts.heartbeatUp += 9 + 6 + payload.count; sendFrame(.pong, payload) }    // RFC 6455 §5.5.2
                 case .close(let code, _):
                     if case .sendClose(let answer) = closing.receivedClose(code: code) {
                         sendFrame(.close, WebSocketFrameEncoder.closePayload(code: answer))
