@@ -177,6 +177,7 @@ extension HTTP2Session {
 
     /// Every loop's counters arrived: answer every stream that asked.
     func statsGathered(_ totals: StatsTotals, uptime: Double) {
+        enter(); defer { leaveEvent() }
         statsRequested = false
         for s in Array(streams.values) {
             guard case .awaitingStats(let request, let question) = s.phase else { continue }
@@ -223,6 +224,7 @@ extension HTTP2Session {
 
     /// A published event (Worker.broadcast): to each push stream and parked long poll.
     func eventPublished(_ event: PublishedEvent) {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) {
             switch s.phase {
             case .sse(let stream): conversation.deliver(event, toSSE: stream)
@@ -237,6 +239,7 @@ extension HTTP2Session {
 
     /// Timeouts and heartbeats, per stream; an idle connection goes away after `idleTimeout`.
     func timer(now: Int64) {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) {
             switch s.phase {
             case .longPoll(let wait) where now >= wait.deadline:
@@ -264,6 +267,7 @@ extension HTTP2Session {
     }
 
     func outputDrained() {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) where connection.pendingDataCount(streamID: s.id) == 0 {
             switch s.phase {
             case .sse(let stream) where stream.catchingUp: conversation.pumpSSE(stream)
@@ -275,6 +279,7 @@ extension HTTP2Session {
 
     /// GOAWAY NO_ERROR (§6.8): no new streams; close once the open ones end.
     func goAway() {
+        enter(); defer { leaveEvent() }
         goingAway = true
         perform(connection.goAway(code: .noError))
         for s in Array(streams.values) { if case .receiving = s.phase { leave(s) } }
@@ -283,6 +288,7 @@ extension HTTP2Session {
 
     /// Server shutdown (PROTOCOL.md §4): WebSockets get 1001, streams end, long polls are answered.
     func shutdown() {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) {
             switch s.phase {
             case .webSocket(let w): conversation.failWebSocket(w, .goingAway, "server shutting down")

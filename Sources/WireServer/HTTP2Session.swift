@@ -58,6 +58,12 @@ final class HTTP2Session {
     var goingAway = false
     /// No stream since then: an idle connection is closed after `idleTimeout` (GOAWAY NO_ERROR).
     var idleSince: Int64
+    /// Frames produced while handling one event (a read holding ten requests gives twenty
+    /// frames): written together when the event is handled, one write per run of the same
+    /// tag instead of one system call per frame.
+    private var outBuffer: [UInt8] = []
+    private var outRuns: [(end: Int, tag: CounterTag)] = []
+    private var depth = 0
 
     static let maxEndedTags = 512
 
@@ -75,6 +81,7 @@ final class HTTP2Session {
     /// Our preface (SETTINGS with SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, RFC 8441 §3), then the
     /// bytes read so far (the client's preface and whatever followed it).
     func start(with early: [UInt8]) {
+        enter(); defer { leaveEvent() }
         stats.addConnection(.http2Connection)
         perform(connection.start())
         early.withUnsafeBytes { received($0) }
@@ -83,6 +90,7 @@ final class HTTP2Session {
     // MARK: bytes in
 
     func received(_ bytes: UnsafeRawBufferPointer) {
+        enter(); defer { leaveEvent() }
         if connection.isFailed { return stats.addBytesIn(bytes.count, .http2Connection) }
         let runs = counter.scan(bytes)
         perform(connection.receive(Array(bytes), now: UInt64(LoopClock.monotonicNanos())))
@@ -150,22 +158,47 @@ final class HTTP2Session {
         }
     }
 
-    /// Writes frames, each run charged to its stream's tag (stream 0 and unknown streams: the
-    /// connection). One action per run; usually one run per call.
+    /// Frames to write, each run charged to its stream's tag (stream 0 and unknown streams: the
+    /// connection). Collected until the event being handled is done (`leaveEvent`).
     private func writeFrames(_ bytes: [UInt8]) {
-        let runs = HTTP2FrameCounter.runs(ofFrames: bytes)
-        if runs.count == 1 { return conversation.write(bytes, outTag(runs[0].streamID)) }
-        var i = 0
-        while i < runs.count {
-            let tag = outTag(runs[i].streamID)
-            var range = runs[i].range
-            while i + 1 < runs.count && HTTP2Session.same(outTag(runs[i + 1].streamID), tag) {
-                i += 1
-                range = range.lowerBound..<runs[i].range.upperBound
-            }
-            conversation.write(Array(bytes[range]), tag)
-            i += 1
+        if depth == 0 && outBuffer.isEmpty {
+            let runs = HTTP2FrameCounter.runs(ofFrames: bytes)
+            if runs.count == 1 { return conversation.write(bytes, outTag(runs[0].streamID)) }
         }
+        let base = outBuffer.count
+        if outBuffer.isEmpty { outBuffer = bytes } else { outBuffer += bytes }
+        for run in HTTP2FrameCounter.runs(ofFrames: bytes) {
+            let tag = outTag(run.streamID)
+            if let last = outRuns.last, HTTP2Session.same(last.tag, tag) {
+                outRuns[outRuns.count - 1].end = base + run.range.upperBound
+            } else {
+                outRuns.append((base + run.range.upperBound, tag))
+            }
+        }
+        if depth == 0 { flushOut() }
+    }
+
+    /// An event from outside starts: frames wait in `outBuffer` until it is handled.
+    func enter() { depth += 1 }
+
+    func leaveEvent() {
+        depth -= 1
+        if depth == 0 { flushOut() }
+    }
+
+    private func flushOut() {
+        guard !outBuffer.isEmpty else { return }
+        if outRuns.count == 1 {
+            conversation.write(outBuffer, outRuns[0].tag)
+        } else {
+            var start = 0
+            for run in outRuns {
+                conversation.write(Array(outBuffer[start..<run.end]), run.tag)
+                start = run.end
+            }
+        }
+        outBuffer = []
+        outRuns.removeAll(keepingCapacity: true)
     }
 
     private func outTag(_ id: UInt32) -> CounterTag {
@@ -242,7 +275,7 @@ final class HTTP2Session {
             default: headers.add(name: f.name, value: f.value)
             }
         }
-        if method == "CONNECT" && headers["Upgrade"] != nil { method = "GET" }
+        if method == "CONNECT", let proto = headers["Upgrade"], proto.lowercased() == "websocket" { method = "GET" }
         return HTTPRequest(method: method, target: path, version: .http1_1, headers: headers)
     }
 
