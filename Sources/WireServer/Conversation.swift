@@ -359,11 +359,17 @@ final class Conversation {
         respondToBadRequest(HTTPError(status: 408, reason: "request head not complete within \(JSON.number(config.headTimeout)) s"))
     }
 
-    /// Who we are, for the Origin rule; the local address is looked up only when needed.
+    /// Who we are, for the Origin rule; the local address is looked up only when a request
+    /// carries an Origin, once per connection.
     func trust(for request: HTTPRequest) -> OriginTrust {
-        OriginTrust(allowList: config.allowOrigins, port: context.port,
-                    localHost: request.headers["Origin"] == nil ? nil : localAddress())
+        var local: String?
+        if request.headers["Origin"] != nil {
+            if cachedLocalHost == nil { cachedLocalHost = .some(localAddress()) }
+            local = cachedLocalHost!
+        }
+        return OriginTrust(allowList: config.allowOrigins, port: context.port, localHost: local)
     }
+    private var cachedLocalHost: String??
 
     private func handle(_ request: HTTPRequest) {
         // PROTOCOL.md §9 --max-buffered: past it, new requests get 503.
