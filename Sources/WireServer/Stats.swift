@@ -103,10 +103,6 @@ public final class StatsShard {
         if let c = tag.client { change(&c.counters) }
     }
 
-    /// Kept for the broadcast's shape: with no lock there is nothing to batch any more.
-    @inline(__always)
-    func batch(_ body: () -> Void) { body() }
-
     func addBytesIn(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesIn += n } } }
     func addBytesOut(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesOut += n } } }
     func addRequest(_ tag: CounterTag) { update(tag) { $0.requests += 1 } }
