@@ -7,10 +7,19 @@ extension HTTP2Connection {
     public mutating func receive(_ bytes: [UInt8], now: UInt64 = 0) -> [Action] {
         guard !failed else { return [] }
         lastNow = now
+        let bufferedBefore = decoder.bufferedByteCount
+        var framed = 0
         decoder.feed(bytes)
+        defer {
+            // Whatever was consumed but not part of a returned frame belongs to the connection.
+            let consumed = bufferedBefore + bytes.count - decoder.bufferedByteCount
+            byteCounts[0, default: HTTP2ByteCount()].received += consumed - framed
+        }
         while !failed {
             do {
                 guard let frame = try decoder.nextFrame() else { break }
+                framed += frame.wireSize
+                byteCounts[frame.streamID, default: HTTP2ByteCount()].received += frame.wireSize
                 try handle(frame, now: now)
             } catch {
                 switch error.scope {

@@ -9,18 +9,26 @@
 // makes one write per call. The loop feeds socket bytes in, performs the actions, and closes
 // the socket after a `.connectionError` once that last write is out.
 //
-// Both roles use this type: a server (peer streams are odd, §5.1.1) and a client (even; it
-// opens odd streams with `openStream()`). What it enforces for a server facing a hostile peer:
+// Both roles use this type: a server (the client opens odd-numbered streams, §5.1.1) and a
+// client (it opens odd streams with `openStream()` and refuses the even, pushed ones). What it
+// enforces for a server facing a hostile peer:
 //   - every frame-level rule (HTTP2FrameDecoder), stream states (HTTP2StreamState), flow
 //     control (HTTP2FlowControl), header blocks (HPACK, CONTINUATION sequencing);
 //   - SETTINGS_MAX_CONCURRENT_STREAMS: a stream past it is refused with RST_STREAM REFUSED_STREAM;
 //   - header lists past SETTINGS_MAX_HEADER_LIST_SIZE (16 KiB): answered 431 and reset, with
 //     the HPACK table kept in step, so an "HPACK bomb" costs one decode pass and no memory;
 //   - a field block over `maxFieldBlockBytes` or more than `maxContinuationFrames`
-//     CONTINUATION frames: GOAWAY ENHANCE_YOUR_CALM (CONTINUATION flood, CVE-2024-27316);
+//     CONTINUATION frames: GOAWAY ENHANCE_YOUR_CALM (the 2024 "CONTINUATION flood");
 //   - streams the peer resets (or that we refuse) more than `maxResetsPerWindow` times per
 //     `resetWindowNanoseconds`: GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
 // Frame handling is in HTTP2Connection+Receive.swift.
+
+/// Bytes one stream (or, for stream 0, the connection itself) moved in each direction.
+public struct HTTP2ByteCount: Equatable, Sendable {
+    public var received = 0
+    public var sent = 0
+    public init(received: Int = 0, sent: Int = 0) { self.received = received; self.sent = sent }
+}
 
 public struct HTTP2Connection {
     public enum Role: Sendable { case server, client }
@@ -115,6 +123,7 @@ public struct HTTP2Connection {
     var resetsInWindow = 0
     var lastNow: UInt64 = 0
     var output: [UInt8] = []
+    var byteCounts: [UInt32: HTTP2ByteCount] = [:]
     var actions: [Action] = []
 
     public init(role: Role, configuration: Configuration = Configuration()) {
@@ -142,7 +151,10 @@ public struct HTTP2Connection {
     /// Our connection preface (§3.4): the client's magic, then SETTINGS from both roles, and a
     /// WINDOW_UPDATE raising the connection window past its fixed initial 65,535 (§6.9.2).
     public mutating func start() -> [Action] {
-        if role == .client { output.append(contentsOf: http2ClientPreface) }
+        if role == .client {
+            output.append(contentsOf: http2ClientPreface)
+            byteCounts[0, default: HTTP2ByteCount()].sent += http2ClientPreface.count
+        }
         var parameters = localSettings.nonDefaultParameters
         // SETTINGS_ENABLE_PUSH is the client's to send: "A server MUST NOT explicitly set this
         // value to 1" (§6.5.2), and 0 from a server says nothing, so a server leaves it out.
@@ -213,7 +225,7 @@ public struct HTTP2Connection {
     /// With `automaticWindowUpdates` off: the application processed `count` bytes of DATA
     /// received on the stream; the windows re-open (WINDOW_UPDATE) once half of them is used.
     public mutating func consumed(streamID id: UInt32, count: Int) -> [Action] {
-        guard !failed else { return [] }
+        guard !failed, count > 0 else { return [] }
         connectionReceiveWindow.consume(count)
         if let update = connectionReceiveWindow.takeUpdate() {
             write(HTTP2Frame(streamID: 0, .windowUpdate(increment: UInt32(update))))
@@ -252,6 +264,18 @@ public struct HTTP2Connection {
 
     mutating func write(_ frame: HTTP2Frame) {
         HTTP2FrameEncoder.append(frame, to: &output)
+        byteCounts[frame.streamID, default: HTTP2ByteCount()].sent += frame.wireSize
+    }
+
+    /// Bytes received and sent since the last call, per stream, each frame (header included)
+    /// charged to its stream identifier; 0 holds the connection's own frames (SETTINGS, PING,
+    /// GOAWAY, connection WINDOW_UPDATE), the preface, and received bytes that formed no
+    /// frame (a frame refused by a stream error in the decoder, or bytes after a connection
+    /// error). Bytes still buffered (an incomplete frame) are counted when their frame completes,
+    /// so over a connection's life the sums equal what crossed the socket.
+    public mutating func takeByteCounts() -> [UInt32: HTTP2ByteCount] {
+        defer { byteCounts = [:] }
+        return byteCounts
     }
 
     mutating func flush() -> [Action] {

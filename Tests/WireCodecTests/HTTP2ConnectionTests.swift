@@ -133,11 +133,14 @@ final class HTTP2ConnectionTests: XCTestCase {
         func route(_ actions: [HTTP2Connection.Action], _ wire: inout [UInt8], _ events: inout [HTTP2Connection.Action]) {
             for a in actions { if case .write(let b) = a { wire += b } else { events.append(a) } }
         }
+        var wireToServer = 0, wireToClient = 0
         func pump() {
             while !toServer.isEmpty || !toClient.isEmpty {
                 let s = toServer; toServer = []
+                wireToServer += s.count
                 route(server.receive(s), &toClient, &serverEvents)
                 let c = toClient; toClient = []
+                wireToClient += c.count
                 route(client.receive(c), &toServer, &clientEvents)
             }
         }
@@ -165,6 +168,18 @@ final class HTTP2ConnectionTests: XCTestCase {
         XCTAssertTrue(ended)
         XCTAssertEqual(server.activeStreamCount, 0)
         XCTAssertEqual(client.activeStreamCount, 0)
+        // Byte accounting: per stream and for the connection, both ends agree, and the sums
+        // equal every byte that crossed the "socket" (nothing is left buffered here).
+        let sc = server.takeByteCounts(), cc = client.takeByteCounts()
+        XCTAssertEqual(Set(sc.keys), [0, 1])
+        for id in sc.keys {
+            XCTAssertEqual(sc[id]!.sent, cc[id]!.received, "stream \(id)")
+            XCTAssertEqual(sc[id]!.received, cc[id]!.sent, "stream \(id)")
+        }
+        XCTAssertGreaterThan(sc[1]!.sent, body.count)
+        XCTAssertEqual(sc.values.reduce(0) { $0 + $1.sent }, wireToClient)
+        XCTAssertEqual(cc.values.reduce(0) { $0 + $1.sent }, wireToServer)
+        XCTAssertEqual(cc[0]!.sent - 24, sc[0]!.received - 24)   // the preface is the connection's
         // The second request reuses the HPACK tables: it is much smaller on the wire.
         let before = toServer.count
         XCTAssertEqual(before, 0)
@@ -172,6 +187,28 @@ final class HTTP2ConnectionTests: XCTestCase {
         var bytes: [UInt8] = []
         route(try client.sendHeaders(streamID: second, fields: H2ScriptedClient.get, endStream: true), &bytes, &clientEvents)
         XCTAssertEqual(bytes.count, 9 + 4)   // four 1-byte indexed fields
+    }
+
+    /// §6.9.2: the peer's new SETTINGS_INITIAL_WINDOW_SIZE moves stream windows (even below
+    /// zero) and releases waiting DATA; its SETTINGS_HEADER_TABLE_SIZE makes our next block
+    /// open with a size update (RFC 7541 §4.2).
+    func testPeerSettingsMoveWindowsAndTableSize() throws {
+        var c = H2ScriptedClient()
+        c.send(Frame(streamID: 0, .settings([HTTP2Setting(.initialWindowSize, 10), HTTP2Setting(.headerTableSize, 0)])))
+        c.request(1)
+        c.take(try c.server.sendHeaders(streamID: 1, fields: [F(":status", "200")], endStream: false))
+        guard case .headers(let block, _, _, _, _)? = c.frames.last?.payload else { return XCTFail() }
+        XCTAssertEqual(block, [0x20, 0x88])   // size update to 0, then indexed :status 200
+        c.take(try c.server.sendData(streamID: 1, bytes: Array(repeating: 7, count: 25), endStream: true))
+        XCTAssertEqual(c.frames.last, Frame(streamID: 1, .data(Array(repeating: 7, count: 10), endStream: false)))
+        c.send(Frame(streamID: 0, .settings([HTTP2Setting(.initialWindowSize, 5)])))    // window 0 → -5
+        XCTAssertEqual(c.server.pendingDataCount(streamID: 1), 15)
+        c.send(Frame(streamID: 1, .windowUpdate(increment: 10)))                        // -5 + 10 = 5
+        XCTAssertEqual(c.frames.last, Frame(streamID: 1, .data(Array(repeating: 7, count: 5), endStream: false)))
+        c.send(Frame(streamID: 0, .settings([HTTP2Setting(.initialWindowSize, 100)])))  // +95
+        XCTAssertEqual(c.frames.last, Frame(streamID: 1, .data(Array(repeating: 7, count: 10), endStream: true)))
+        XCTAssertEqual(c.server.activeStreamCount, 0)
+        XCTAssertNil(c.goAwayCode)
     }
 
     // MARK: - Connection errors (GOAWAY with the code)
@@ -362,6 +399,9 @@ final class HTTP2ConnectionTests: XCTestCase {
             if bytes.count > 9 { bytes[0] = 0; bytes[1] = 0; bytes[2] %= 64; bytes[3] %= 10 }
             c.send(bytes)
             if c.goAwayCode != nil { goaways += 1 }
+            // Every byte fed is counted once, or still waits in the decoder for its frame.
+            let counted = c.server.takeByteCounts().values.reduce(0) { $0 + $1.received }
+            XCTAssertEqual(counted + c.server.decoder.bufferedByteCount, 24 + 9 + bytes.count)
         }
         XCTAssertGreaterThan(goaways, 0)
     }
