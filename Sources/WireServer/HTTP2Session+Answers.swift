@@ -40,6 +40,9 @@ extension HTTP2Session {
                 // No Upgrade in HTTP/2: a WebSocket is opened by extended CONNECT (RFC 8441 §4).
                 return respondError(s, request, status: 426, "this endpoint speaks WebSocket: over HTTP/2 send an extended CONNECT with :protocol websocket (RFC 8441)")
             }
+            guard webSocketCount < HTTP2Session.maxWebSockets else {
+                return respondError(s, request, status: 429, "at most \(HTTP2Session.maxWebSockets) WebSockets per HTTP/2 connection")
+            }
             startWebSocket(s, request, echo: echo, since: q.since, mayPublish: mayPublish, tag: tag)
         case .classroomPage:
             route(s, .none)

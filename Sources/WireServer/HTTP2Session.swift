@@ -183,7 +183,12 @@ final class HTTP2Session {
 
     func leaveEvent() {
         depth -= 1
-        if depth == 0 { flushOut() }
+        guard depth == 0 else { return }
+        flushOut()
+        // The codec also counts bytes per stream (for clients, which count at the frame); the
+        // server counts where bytes cross the socket (HTTP2FrameCounter, the write actions), so
+        // the codec's tally is only emptied here, or it would grow with every stream.
+        _ = connection.takeByteCounts()
     }
 
     private func flushOut() {
@@ -234,6 +239,13 @@ final class HTTP2Session {
             if request.body.count + bytes.count > config.maxBodyBytes {
                 route(s, .none)
                 return respondError(s, request, status: 413, "body larger than \(config.maxBodyBytes) bytes")
+            }
+            // PROTOCOL.md §9: what one connection makes us hold stays near one HTTP/1.1
+            // request's: bodies of all streams together at most twice the body limit; a stream
+            // past it is refused (REFUSED_STREAM: not processed, the client may retry).
+            if bodyBytesHeld + bytes.count > 2 * config.maxBodyBytes {
+                leave(s)
+                return perform(connection.resetStream(streamID: id, code: .refusedStream))
             }
             request.body += bytes
             s.phase = .receiving(request)
@@ -368,6 +380,24 @@ final class HTTP2Session {
     func queued(on id: UInt32) -> Int {
         connection.pendingDataCount(streamID: id) + conversation.outputQueued
     }
+
+    /// Request bodies still arriving, all streams together.
+    private var bodyBytesHeld: Int {
+        var n = 0
+        for s in streams.values { if case .receiving(let r) = s.phase { n += r.body.count } }
+        return n
+    }
+
+    /// WebSockets open on this connection (each may hold a message of up to --max-message).
+    var webSocketCount: Int {
+        var n = 0
+        for s in streams.values { if case .webSocket = s.phase { n += 1 } }
+        return n
+    }
+
+    /// At most this many WebSockets per HTTP/2 connection: each may hold a message of up to
+    /// `--max-message` while it arrives, and one HTTP/1.1 connection holds one.
+    static let maxWebSockets = 16
 
     /// Bytes waiting for window on all streams (the replay budget counts them).
     var pendingTotal: Int {

@@ -225,6 +225,27 @@ final class HTTP2SessionTests: XCTestCase {
         XCTAssertTrue(m.conversation.http2Session!.streams.isEmpty)
     }
 
+    /// PROTOCOL.md §9 on HTTP/2: request bodies of all streams together are bounded (a stream
+    /// past twice the body limit is refused), and so are WebSockets per connection.
+    func testBodiesAndWebSocketsPerConnectionAreBounded() {
+        let m = MemoryConnection()
+        let h2 = MemoryHTTP2Client(m)
+        let chunk = [UInt8](repeating: 0x61, count: 60_000)
+        let posts = (0..<3).map { _ in h2.request("/publish", method: "POST", endStream: false) }
+        for id in posts { h2.sendData(id, chunk) }
+        XCTAssertNil(h2.resets[posts[0]])
+        XCTAssertNil(h2.resets[posts[1]])
+        XCTAssertEqual(h2.resets[posts[2]], .refusedStream)
+        h2.sendData(posts[0], Array("!".utf8), endStream: true)
+        XCTAssertEqual(h2.status(posts[0]), "200")
+        var statuses: [String?] = []
+        for _ in 0..<(HTTP2Session.maxWebSockets + 1) {
+            statuses.append(h2.status(h2.request("/echo", method: "CONNECT", extra: [HPACKHeaderField(":protocol", "websocket")], endStream: false)))
+        }
+        XCTAssertEqual(statuses.filter { $0 == "200" }.count, HTTP2Session.maxWebSockets)
+        XCTAssertEqual(statuses.last, "429")
+    }
+
     func testConnectionErrorSendsGoAwayAndCloses() {
         let m = MemoryConnection()
         let h2 = MemoryHTTP2Client(m)
