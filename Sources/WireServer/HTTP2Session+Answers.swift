@@ -85,6 +85,31 @@ extension HTTP2Session {
         }
     }
 
+    /// The header list as a request value, so that `Router.route` serves both versions:
+    /// `:authority` becomes Host, `:path` the target. An extended CONNECT for WebSocket (RFC 8441
+    /// §5) is the HTTP/2 form of the GET with `Upgrade: websocket` of RFC 6455 §4.1: it routes as
+    /// that (there is no Sec-WebSocket-Key: §5 says it is not used).
+    static func request(from fields: [HPACKHeaderField]) -> HTTPRequest {
+        var method = "GET", path = "/"
+        var headers = HTTPHeaders()
+        for f in fields {
+            switch f.name {
+            case ":method": method = f.value
+            case ":path": path = f.value
+            case ":authority": headers.add(name: "Host", value: f.value)
+            case ":protocol": headers.add(name: "Upgrade", value: f.value)
+            case ":scheme": break
+            default: headers.add(name: f.name, value: f.value)
+            }
+        }
+        if method == "CONNECT", let proto = headers["Upgrade"], proto.lowercased() == "websocket" { method = "GET" }
+        return HTTPRequest(method: method, target: path, version: .http1_1, headers: headers)
+    }
+
+    static func isExtendedConnect(_ fields: [HPACKHeaderField]) -> Bool {
+        fields.contains { $0.name == ":method" && $0.value == "CONNECT" } && fields.contains { $0.name == ":protocol" }
+    }
+
     // MARK: answers with a body
 
     /// One complete answer: HEADERS (+ DATA), END_STREAM; the stream is done.

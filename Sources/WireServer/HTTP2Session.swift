@@ -64,6 +64,9 @@ final class HTTP2Session {
     private var outBuffer: [UInt8] = []
     private var outRuns: [(end: Int, tag: CounterTag)] = []
     private var depth = 0
+    /// Streams whose DATA may still wait for the peer's window in the codec (answered ones
+    /// too: a poll body larger than the window waits there after the stream is left).
+    private var maybePending: Set<UInt32> = []
 
     static let maxEndedTags = 512
 
@@ -222,7 +225,7 @@ final class HTTP2Session {
             if endStream { receivedEnd(s) }
             return
         }
-        guard !goingAway else { return }
+        guard !goingAway, !connection.isFailed else { return }
         idleSince = 0
         let request = HTTP2Session.request(from: fields)
         let s = HTTP2Stream(id: id, phase: .receiving(request), peerEnded: endStream)
@@ -268,31 +271,6 @@ final class HTTP2Session {
             if !w.ended { w.ended = true; endStream(s.id) }
         default: break
         }
-    }
-
-    /// The header list as a request value, so that `Router.route` serves both versions:
-    /// `:authority` becomes Host, `:path` the target. An extended CONNECT for WebSocket (RFC 8441
-    /// §5) is the HTTP/2 form of the GET with `Upgrade: websocket` of RFC 6455 §4.1: it routes as
-    /// that (there is no Sec-WebSocket-Key: §5 says it is not used).
-    static func request(from fields: [HPACKHeaderField]) -> HTTPRequest {
-        var method = "GET", path = "/"
-        var headers = HTTPHeaders()
-        for f in fields {
-            switch f.name {
-            case ":method": method = f.value
-            case ":path": path = f.value
-            case ":authority": headers.add(name: "Host", value: f.value)
-            case ":protocol": headers.add(name: "Upgrade", value: f.value)
-            case ":scheme": break
-            default: headers.add(name: f.name, value: f.value)
-            }
-        }
-        if method == "CONNECT", let proto = headers["Upgrade"], proto.lowercased() == "websocket" { method = "GET" }
-        return HTTPRequest(method: method, target: path, version: .http1_1, headers: headers)
-    }
-
-    static func isExtendedConnect(_ fields: [HPACKHeaderField]) -> Bool {
-        fields.contains { $0.name == ":method" && $0.value == "CONNECT" } && fields.contains { $0.name == ":protocol" }
     }
 
     // MARK: stream bookkeeping
@@ -346,15 +324,18 @@ final class HTTP2Session {
     }
 
     /// DATA on a stream, as far as the peer's windows allow; the rest waits in the codec.
-    /// PROTOCOL.md §9: what waits per stream is bounded by `--max-queue`; past it the stream
-    /// is reset (CANCEL): the peer is not reading it.
+    /// PROTOCOL.md §9 `--max-queue` is per connection: DATA waiting for window on all streams
+    /// together stays within it. A stream that already waits and would pass it (the peer
+    /// does not read it) is reset with CANCEL, which frees what waited.
     func sendData(_ id: UInt32, _ bytes: [UInt8], endStream: Bool) {
-        if connection.pendingDataCount(streamID: id) + bytes.count > config.maxQueue + HTTP2Session.queueSlack {
-            if let s = streams[id] { leave(s) }
-            return perform(connection.resetStream(streamID: id, code: .cancel))
+        let mine = connection.pendingDataCount(streamID: id)
+        let limit = config.maxQueue + HTTP2Session.queueSlack
+        if mine + bytes.count > limit || (mine > 0 && pendingTotal + bytes.count > limit) {
+            return abortStream(id)
         }
         do {
             perform(try connection.sendData(streamID: id, bytes: bytes, endStream: endStream))
+            if connection.pendingDataCount(streamID: id) > 0 { maybePending.insert(id) }
         } catch {
             if let s = streams[id] { leave(s) }
             perform(connection.resetStream(streamID: id, code: .internalError))
@@ -368,6 +349,13 @@ final class HTTP2Session {
     func endStream(_ id: UInt32) {
         sendData(id, [], endStream: true)
         if let s = streams[id] { leave(s) }
+    }
+
+    /// A push stream found too slow (PROTOCOL.md §9): END_STREAM if its DATA is out, else
+    /// RST_STREAM CANCEL (what waits behind a closed window could never arrive; the client
+    /// resumes with Last-Event-ID like any dropped stream).
+    func dropSlowStream(_ id: UInt32) {
+        if connection.pendingDataCount(streamID: id) > 0 { abortStream(id) } else { endStream(id) }
     }
 
     /// Drop a stream at once (a WebSocket whose peer never answered our Close).
@@ -402,7 +390,12 @@ final class HTTP2Session {
     /// Bytes waiting for window on all streams (the replay budget counts them).
     var pendingTotal: Int {
         var n = 0
-        for id in streams.keys { n += connection.pendingDataCount(streamID: id) }
+        var drained: [UInt32] = []
+        for id in maybePending {
+            let p = connection.pendingDataCount(streamID: id)
+            if p == 0 { drained.append(id) } else { n += p }
+        }
+        for id in drained { maybePending.remove(id) }
         return n
     }
 }

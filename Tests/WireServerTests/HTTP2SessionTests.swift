@@ -212,6 +212,25 @@ final class HTTP2SessionTests: XCTestCase {
         XCTAssertEqual(h2.status(h2.request("/healthz")), "200")
     }
 
+    /// PROTOCOL.md §9 --max-queue is per connection on HTTP/2 too: poll answers that wait for a
+    /// window the peer never opens stay within it (each new answer holds at least one event).
+    func testAnswersWaitingForWindowAreBoundedPerConnection() {
+        var config = ServerConfig()
+        config.maxQueue = 4096
+        let m = MemoryConnection(config: config)
+        for i in 0..<50 { _ = m.feed.publish(topic: .tick, data: String(repeating: "e", count: 100) + "\(i)") }
+        var clientConfig = HTTP2Connection.Configuration()
+        clientConfig.initialWindowSize = 0
+        clientConfig.automaticWindowUpdates = false
+        let h2 = MemoryHTTP2Client(m, configuration: clientConfig)
+        for _ in 0..<100 { h2.request("/poll?since=0") }
+        let session = m.conversation.http2Session!
+        let oneEventAnswer = 40 + 200
+        XCTAssertGreaterThan(session.pendingTotal, 0, "nothing can leave: the window is 0")
+        XCTAssertLessThanOrEqual(session.pendingTotal, config.maxQueue + HTTP2Session.queueSlack + 100 * oneEventAnswer)
+        XCTAssertLessThan(session.pendingTotal, 100 * config.maxQueue / 4, "answers did not shrink to the room left")
+    }
+
     func testStreamFloodIsRefusedAndLimitsAreTheCodecs() {
         let m = MemoryConnection()
         let h2 = MemoryHTTP2Client(m)
