@@ -73,7 +73,9 @@ final class Conversation {
 
     let context: ConversationContext
     let isLoopback: Bool
-    private let localAddress: () -> String?
+    /// The literal address the connection arrived at (getsockname), asked at most once.
+    let localAddress: () -> String?
+    var cachedLocalHost: String??
     /// Changed only by this machine (its extensions in Polling, SSEStream, WebSocketSession).
     var state: State
     private(set) var actions: [Action] = []
@@ -83,19 +85,19 @@ final class Conversation {
     private(set) var outputQueued = 0
     private(set) var readingPaused = false
     /// A request was just taken: the parser may hold the next one (answered once this one is written).
-    private var mayHaveMore = false
+    var mayHaveMore = false
     /// Bytes of the HTTP/2 preface matched so far at the start of the connection; -1 once the
     /// first bytes are something else (HTTP/1.1).
-    private var prefaceMatched = 0
+    var prefaceMatched = 0
     /// The HTTP/2 session, once the preface came (kept after it ends, for the last counts).
     private(set) var http2Session: HTTP2Session?
 
     // Counting (PROTOCOL.md §2 /stats).
     /// Who the bytes of the current exchange belong to.
-    private(set) var tag = CounterTag.none
+    var tag = CounterTag.none
     /// Bytes read whose request is not complete yet; attributed when it is.
     private var unattributedIn = 0
-    private var consumedSoFar = 0
+    private(set) var consumedSoFar = 0
     private(set) var countedTransports: UInt8 = 0
     private(set) var countedClients: [ClientCounters] = []
 
@@ -299,7 +301,7 @@ final class Conversation {
     // MARK: counting
 
     /// The bytes of the request just taken from the parser belong to `tag`.
-    private func attributeRequestBytes(to tag: CounterTag) {
+    func attributeRequestBytes(to tag: CounterTag) {
         let consumed = parser.consumedByteCount
         let n = consumed - consumedSoFar
         consumedSoFar = consumed
@@ -377,163 +379,5 @@ final class Conversation {
         http2Session = session
         state = .http2(session)
         session.start(with: early)
-    }
-
-    // MARK: requests, one at a time (RFC 9112 §9.3 pipelining; PROTOCOL.md §9)
-
-    private func takeRequest() {
-        guard case .http(let wait) = state, outputQueued == 0 else { return }
-        prefaceMatched = -1
-        let request: HTTPRequest?
-        do {
-            request = try parser.nextRequest()
-        } catch {
-            attributeRequestBytes(to: .none)
-            mayHaveMore = false
-            return respondToBadRequest(error as? HTTPError ?? HTTPError(status: 400, reason: "malformed request"))
-        }
-        guard let request = request else {
-            mayHaveMore = false
-            return setHTTPWait(wait)
-        }
-        mayHaveMore = true
-        handle(request)
-        if case .http(let wait) = state { setHTTPWait(wait) }
-    }
-
-    /// PROTOCOL.md §3: a head must be complete 10 s after the first byte of a request (or after
-    /// the connection opened); an idle keep-alive connection is closed after `idleTimeout`.
-    private func setHTTPWait(_ wait: HTTPWait) {
-        let now = LoopClock.monotonicNanos()
-        if parser.hasPartialRequest {
-            if case .head = wait { return }
-            state = .http(.head(until: now + LoopClock.nanos(seconds: config.headTimeout)))
-        } else if case .head = wait, consumedSoFar == 0 {
-            return      // the first request's deadline runs from the connection's opening
-        } else {
-            state = .http(.idle(until: now + LoopClock.nanos(seconds: config.idleTimeout)))
-        }
-    }
-
-    private func headTimedOut() {
-        if !parser.hasPartialRequest && consumedSoFar > 0 { return end() }   // idle between requests
-        respondToBadRequest(HTTPError(status: 408, reason: "request head not complete within \(JSON.number(config.headTimeout)) s"))
-    }
-
-    /// Who we are, for the Origin rule; the local address is looked up only when needed.
-    func trust(for request: HTTPRequest) -> OriginTrust {
-        OriginTrust(allowList: config.allowOrigins, port: context.port,
-                    localHost: request.headers["Origin"] == nil ? nil : localAddress())
-    }
-
-    private func handle(_ request: HTTPRequest) {
-        // PROTOCOL.md §9 --max-buffered: past it, new requests get 503.
-        if context.isOverBuffered {
-            count(.none)
-            return respondError(to: request, status: 503, "server busy: too much output queued; try again",
-                                extraHeaders: "Retry-After: 1\r\n")
-        }
-        let trust = trust(for: request)
-        switch Router.route(request, trust: trust) {
-        case .poll(let q):
-            answerPoll(request, q, tag: count(counterTag(.poll, q.client)))
-        case .longPoll(let q):
-            startLongPoll(request, q, tag: count(counterTag(.longpoll, q.client)))
-        case .sse(let q):
-            startSSE(request, since: q.since, tag: count(counterTag(.sse, q.client)))
-        case .webSocket(let q, let echo, let mayPublish):
-            upgradeToWebSocket(request, echo: echo, since: q.since, mayPublish: mayPublish,
-                               tag: count(counterTag(.ws, q.client)))
-        case .classroomPage:
-            count(.none)
-            respond(to: request, status: 200, contentType: "text/html; charset=utf-8", body: ClassroomPage.classroomBytes)
-        case .teacherView:
-            count(.none)
-            respond(to: request, status: 200, contentType: "text/html; charset=utf-8", body: ClassroomPage.teacherBytes)
-        case .stats(let client):
-            count(.none)
-            state = .awaitingStats(request, client.map { .client($0) } ?? .all)
-            emit(.gatherStats)
-        case .classroomStats:
-            count(.none)
-            state = .awaitingStats(request, .open)
-            emit(.gatherStats)
-        case .time:
-            count(.none)
-            respondJSON(to: request, "{\"ts\":\(LoopClock.wallMicros())}")
-        case .healthz:
-            count(.none)
-            respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8))
-        case .publish:
-            count(.none)
-            publish(request)
-        case .control:
-            count(.none)
-            control(request)
-        case .preflight(let allow):
-            count(.none)
-            var extra = "Allow: \(allow), OPTIONS\r\n"
-            if request.headers["Origin"] != nil {
-                extra += "Access-Control-Allow-Methods: \(allow)\r\nAccess-Control-Allow-Headers: Content-Type, Authorization, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n"
-            }
-            respond(to: request, status: 204, contentType: nil, body: [], extraHeaders: extra)
-        case .refuse(let status, let message, let extra, let transport, let client):
-            let tag = count(counterTag(transport, client))
-            respondError(to: request, status: status, message, tag: tag, extraHeaders: extra)
-        }
-    }
-
-    // MARK: responses
-
-    /// One fixed-length response. `close` forces `Connection: close`.
-    func respond(to request: HTTPRequest, status: Int, contentType: String?, body: [UInt8],
-                 tag: CounterTag = .none, extraHeaders: String = "", close forceClose: Bool = false) {
-        let keepAlive = request.keepAlive && !forceClose
-        var head = ResponseHead(status: status, date: context.dateHeaderLine)
-        if contentType == "application/json" {
-            head.addLine(ResponseHead.contentTypeJSON)     // the common case, prebuilt
-        } else if let ct = contentType {
-            head.add("Content-Type", ct)
-        }
-        // RFC 9110 §8.6: no Content-Length in a 204.
-        if status != 204 { head.add("Content-Length", String(body.count)) }
-        if status == 200 { head.addLine(ResponseHead.noStore) }
-        // PROTOCOL.md §9: Access-Control-Allow-Origin only for trusted origins.
-        if request.headers["Origin"] != nil, let origin = Router.corsOrigin(request, trust(for: request)) {
-            head.add("Access-Control-Allow-Origin", origin)
-        }
-        if !keepAlive {
-            head.addLine(ResponseHead.connectionClose)
-        } else if request.version == .http1_0 {
-            head.addLine(ResponseHead.connectionKeepAlive)
-        }
-        head.addRaw(extraHeaders)
-        var bytes = head.finish()
-        if request.method != "HEAD" { bytes.append(contentsOf: body) }
-        write(bytes, tag)
-        if !keepAlive { finish() }
-    }
-
-    func respondJSON(to request: HTTPRequest, status: Int = 200, _ body: String, tag: CounterTag = .none) {
-        respond(to: request, status: status, contentType: "application/json", body: Array(body.utf8), tag: tag)
-    }
-
-    /// 4xx/5xx with `{"error":"..."}`.
-    func respondError(to request: HTTPRequest, status: Int, _ message: String, tag: CounterTag = .none,
-                      extraHeaders: String = "", close: Bool = false) {
-        respond(to: request, status: status, contentType: "application/json", body: JSON.errorBody(message),
-                tag: tag, extraHeaders: extraHeaders, close: close)
-    }
-
-    /// The parser gave up (400, 408, 413, 431, 505...): answer and close; its state is unusable.
-    func respondToBadRequest(_ error: HTTPError) {
-        tag = .none
-        let body = JSON.errorBody(error.reason)
-        var head = ResponseHead(status: error.status, date: context.dateHeaderLine)
-        head.add("Content-Type", "application/json")
-        head.add("Content-Length", String(body.count))
-        head.addLine(ResponseHead.connectionClose)
-        write(head.finish() + body, .none)
-        finish()
     }
 }

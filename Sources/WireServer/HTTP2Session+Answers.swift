@@ -40,6 +40,9 @@ extension HTTP2Session {
                 // No Upgrade in HTTP/2: a WebSocket is opened by extended CONNECT (RFC 8441 §4).
                 return respondError(s, request, status: 426, "this endpoint speaks WebSocket: over HTTP/2 send an extended CONNECT with :protocol websocket (RFC 8441)")
             }
+            guard webSocketCount < HTTP2Session.maxWebSockets else {
+                return respondError(s, request, status: 429, "at most \(HTTP2Session.maxWebSockets) WebSockets per HTTP/2 connection")
+            }
             startWebSocket(s, request, echo: echo, since: q.since, mayPublish: mayPublish, tag: tag)
         case .classroomPage:
             route(s, .none)
@@ -80,6 +83,31 @@ extension HTTP2Session {
             route(s, c.counterTag(transport, client))
             respondError(s, request, status: status, message, extra: HTTP2Session.fields(fromHeaderLines: extraHeaders))
         }
+    }
+
+    /// The header list as a request value, so that `Router.route` serves both versions:
+    /// `:authority` becomes Host, `:path` the target. An extended CONNECT for WebSocket (RFC 8441
+    /// §5) is the HTTP/2 form of the GET with `Upgrade: websocket` of RFC 6455 §4.1: it routes as
+    /// that (there is no Sec-WebSocket-Key: §5 says it is not used).
+    static func request(from fields: [HPACKHeaderField]) -> HTTPRequest {
+        var method = "GET", path = "/"
+        var headers = HTTPHeaders()
+        for f in fields {
+            switch f.name {
+            case ":method": method = f.value
+            case ":path": path = f.value
+            case ":authority": headers.add(name: "Host", value: f.value)
+            case ":protocol": headers.add(name: "Upgrade", value: f.value)
+            case ":scheme": break
+            default: headers.add(name: f.name, value: f.value)
+            }
+        }
+        if method == "CONNECT", let proto = headers["Upgrade"], proto.lowercased() == "websocket" { method = "GET" }
+        return HTTPRequest(method: method, target: path, version: .http1_1, headers: headers)
+    }
+
+    static func isExtendedConnect(_ fields: [HPACKHeaderField]) -> Bool {
+        fields.contains { $0.name == ":method" && $0.value == "CONNECT" } && fields.contains { $0.name == ":protocol" }
     }
 
     // MARK: answers with a body
@@ -177,6 +205,7 @@ extension HTTP2Session {
 
     /// Every loop's counters arrived: answer every stream that asked.
     func statsGathered(_ totals: StatsTotals, uptime: Double) {
+        enter(); defer { leaveEvent() }
         statsRequested = false
         for s in Array(streams.values) {
             guard case .awaitingStats(let request, let question) = s.phase else { continue }
@@ -223,6 +252,7 @@ extension HTTP2Session {
 
     /// A published event (Worker.broadcast): to each push stream and parked long poll.
     func eventPublished(_ event: PublishedEvent) {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) {
             switch s.phase {
             case .sse(let stream): conversation.deliver(event, toSSE: stream)
@@ -237,6 +267,7 @@ extension HTTP2Session {
 
     /// Timeouts and heartbeats, per stream; an idle connection goes away after `idleTimeout`.
     func timer(now: Int64) {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) {
             switch s.phase {
             case .longPoll(let wait) where now >= wait.deadline:
@@ -264,6 +295,7 @@ extension HTTP2Session {
     }
 
     func outputDrained() {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) where connection.pendingDataCount(streamID: s.id) == 0 {
             switch s.phase {
             case .sse(let stream) where stream.catchingUp: conversation.pumpSSE(stream)
@@ -275,6 +307,7 @@ extension HTTP2Session {
 
     /// GOAWAY NO_ERROR (§6.8): no new streams; close once the open ones end.
     func goAway() {
+        enter(); defer { leaveEvent() }
         goingAway = true
         perform(connection.goAway(code: .noError))
         for s in Array(streams.values) { if case .receiving = s.phase { leave(s) } }
@@ -283,6 +316,7 @@ extension HTTP2Session {
 
     /// Server shutdown (PROTOCOL.md §4): WebSockets get 1001, streams end, long polls are answered.
     func shutdown() {
+        enter(); defer { leaveEvent() }
         for s in Array(streams.values) {
             switch s.phase {
             case .webSocket(let w): conversation.failWebSocket(w, .goingAway, "server shutting down")

@@ -58,6 +58,15 @@ final class HTTP2Session {
     var goingAway = false
     /// No stream since then: an idle connection is closed after `idleTimeout` (GOAWAY NO_ERROR).
     var idleSince: Int64
+    /// Frames produced while handling one event (a read holding ten requests gives twenty
+    /// frames): written together when the event is handled, one write per run of the same
+    /// tag instead of one system call per frame.
+    private var outBuffer: [UInt8] = []
+    private var outRuns: [(end: Int, tag: CounterTag)] = []
+    private var depth = 0
+    /// Streams whose DATA may still wait for the peer's window in the codec (answered ones
+    /// too: a poll body larger than the window waits there after the stream is left).
+    private var maybePending: Set<UInt32> = []
 
     static let maxEndedTags = 512
 
@@ -75,6 +84,7 @@ final class HTTP2Session {
     /// Our preface (SETTINGS with SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, RFC 8441 §3), then the
     /// bytes read so far (the client's preface and whatever followed it).
     func start(with early: [UInt8]) {
+        enter(); defer { leaveEvent() }
         stats.addConnection(.http2Connection)
         perform(connection.start())
         early.withUnsafeBytes { received($0) }
@@ -83,6 +93,7 @@ final class HTTP2Session {
     // MARK: bytes in
 
     func received(_ bytes: UnsafeRawBufferPointer) {
+        enter(); defer { leaveEvent() }
         if connection.isFailed { return stats.addBytesIn(bytes.count, .http2Connection) }
         let runs = counter.scan(bytes)
         perform(connection.receive(Array(bytes), now: UInt64(LoopClock.monotonicNanos())))
@@ -150,22 +161,52 @@ final class HTTP2Session {
         }
     }
 
-    /// Writes frames, each run charged to its stream's tag (stream 0 and unknown streams: the
-    /// connection). One action per run; usually one run per call.
+    /// Frames to write, each run charged to its stream's tag (stream 0 and unknown streams: the
+    /// connection). Collected until the event being handled is done (`leaveEvent`).
     private func writeFrames(_ bytes: [UInt8]) {
-        let runs = HTTP2FrameCounter.runs(ofFrames: bytes)
-        if runs.count == 1 { return conversation.write(bytes, outTag(runs[0].streamID)) }
-        var i = 0
-        while i < runs.count {
-            let tag = outTag(runs[i].streamID)
-            var range = runs[i].range
-            while i + 1 < runs.count && HTTP2Session.same(outTag(runs[i + 1].streamID), tag) {
-                i += 1
-                range = range.lowerBound..<runs[i].range.upperBound
-            }
-            conversation.write(Array(bytes[range]), tag)
-            i += 1
+        if depth == 0 && outBuffer.isEmpty {
+            let runs = HTTP2FrameCounter.runs(ofFrames: bytes)
+            if runs.count == 1 { return conversation.write(bytes, outTag(runs[0].streamID)) }
         }
+        let base = outBuffer.count
+        if outBuffer.isEmpty { outBuffer = bytes } else { outBuffer += bytes }
+        for run in HTTP2FrameCounter.runs(ofFrames: bytes) {
+            let tag = outTag(run.streamID)
+            if let last = outRuns.last, HTTP2Session.same(last.tag, tag) {
+                outRuns[outRuns.count - 1].end = base + run.range.upperBound
+            } else {
+                outRuns.append((base + run.range.upperBound, tag))
+            }
+        }
+        if depth == 0 { flushOut() }
+    }
+
+    /// An event from outside starts: frames wait in `outBuffer` until it is handled.
+    func enter() { depth += 1 }
+
+    func leaveEvent() {
+        depth -= 1
+        guard depth == 0 else { return }
+        flushOut()
+        // The codec also counts bytes per stream (for clients, which count at the frame); the
+        // server counts where bytes cross the socket (HTTP2FrameCounter, the write actions), so
+        // the codec's tally is only emptied here, or it would grow with every stream.
+        _ = connection.takeByteCounts()
+    }
+
+    private func flushOut() {
+        guard !outBuffer.isEmpty else { return }
+        if outRuns.count == 1 {
+            conversation.write(outBuffer, outRuns[0].tag)
+        } else {
+            var start = 0
+            for run in outRuns {
+                conversation.write(Array(outBuffer[start..<run.end]), run.tag)
+                start = run.end
+            }
+        }
+        outBuffer = []
+        outRuns.removeAll(keepingCapacity: true)
     }
 
     private func outTag(_ id: UInt32) -> CounterTag {
@@ -184,7 +225,7 @@ final class HTTP2Session {
             if endStream { receivedEnd(s) }
             return
         }
-        guard !goingAway else { return }
+        guard !goingAway, !connection.isFailed else { return }
         idleSince = 0
         let request = HTTP2Session.request(from: fields)
         let s = HTTP2Stream(id: id, phase: .receiving(request), peerEnded: endStream)
@@ -201,6 +242,13 @@ final class HTTP2Session {
             if request.body.count + bytes.count > config.maxBodyBytes {
                 route(s, .none)
                 return respondError(s, request, status: 413, "body larger than \(config.maxBodyBytes) bytes")
+            }
+            // PROTOCOL.md §9: what one connection makes us hold stays near one HTTP/1.1
+            // request's: bodies of all streams together at most twice the body limit; a stream
+            // past it is refused (REFUSED_STREAM: not processed, the client may retry).
+            if bodyBytesHeld + bytes.count > 2 * config.maxBodyBytes {
+                leave(s)
+                return perform(connection.resetStream(streamID: id, code: .refusedStream))
             }
             request.body += bytes
             s.phase = .receiving(request)
@@ -223,31 +271,6 @@ final class HTTP2Session {
             if !w.ended { w.ended = true; endStream(s.id) }
         default: break
         }
-    }
-
-    /// The header list as a request value, so that `Router.route` serves both versions:
-    /// `:authority` becomes Host, `:path` the target. An extended CONNECT for WebSocket (RFC 8441
-    /// §5) is the HTTP/2 form of the GET with `Upgrade: websocket` of RFC 6455 §4.1: it routes as
-    /// that (there is no Sec-WebSocket-Key: §5 says it is not used).
-    static func request(from fields: [HPACKHeaderField]) -> HTTPRequest {
-        var method = "GET", path = "/"
-        var headers = HTTPHeaders()
-        for f in fields {
-            switch f.name {
-            case ":method": method = f.value
-            case ":path": path = f.value
-            case ":authority": headers.add(name: "Host", value: f.value)
-            case ":protocol": headers.add(name: "Upgrade", value: f.value)
-            case ":scheme": break
-            default: headers.add(name: f.name, value: f.value)
-            }
-        }
-        if method == "CONNECT" && headers["Upgrade"] != nil { method = "GET" }
-        return HTTPRequest(method: method, target: path, version: .http1_1, headers: headers)
-    }
-
-    static func isExtendedConnect(_ fields: [HPACKHeaderField]) -> Bool {
-        fields.contains { $0.name == ":method" && $0.value == "CONNECT" } && fields.contains { $0.name == ":protocol" }
     }
 
     // MARK: stream bookkeeping
@@ -301,15 +324,18 @@ final class HTTP2Session {
     }
 
     /// DATA on a stream, as far as the peer's windows allow; the rest waits in the codec.
-    /// PROTOCOL.md §9: what waits per stream is bounded by `--max-queue`; past it the stream
-    /// is reset (CANCEL): the peer is not reading it.
+    /// PROTOCOL.md §9 `--max-queue` is per connection: DATA waiting for window on all streams
+    /// together stays within it. A stream that already waits and would pass it (the peer
+    /// does not read it) is reset with CANCEL, which frees what waited.
     func sendData(_ id: UInt32, _ bytes: [UInt8], endStream: Bool) {
-        if connection.pendingDataCount(streamID: id) + bytes.count > config.maxQueue + HTTP2Session.queueSlack {
-            if let s = streams[id] { leave(s) }
-            return perform(connection.resetStream(streamID: id, code: .cancel))
+        let mine = connection.pendingDataCount(streamID: id)
+        let limit = config.maxQueue + HTTP2Session.queueSlack
+        if mine + bytes.count > limit || (mine > 0 && pendingTotal + bytes.count > limit) {
+            return abortStream(id)
         }
         do {
             perform(try connection.sendData(streamID: id, bytes: bytes, endStream: endStream))
+            if connection.pendingDataCount(streamID: id) > 0 { maybePending.insert(id) }
         } catch {
             if let s = streams[id] { leave(s) }
             perform(connection.resetStream(streamID: id, code: .internalError))
@@ -325,6 +351,13 @@ final class HTTP2Session {
         if let s = streams[id] { leave(s) }
     }
 
+    /// A push stream found too slow (PROTOCOL.md §9): END_STREAM if its DATA is out, else
+    /// RST_STREAM CANCEL (what waits behind a closed window could never arrive; the client
+    /// resumes with Last-Event-ID like any dropped stream).
+    func dropSlowStream(_ id: UInt32) {
+        if connection.pendingDataCount(streamID: id) > 0 { abortStream(id) } else { endStream(id) }
+    }
+
     /// Drop a stream at once (a WebSocket whose peer never answered our Close).
     func abortStream(_ id: UInt32) {
         if let s = streams[id] { leave(s) }
@@ -336,10 +369,33 @@ final class HTTP2Session {
         connection.pendingDataCount(streamID: id) + conversation.outputQueued
     }
 
+    /// Request bodies still arriving, all streams together.
+    private var bodyBytesHeld: Int {
+        var n = 0
+        for s in streams.values { if case .receiving(let r) = s.phase { n += r.body.count } }
+        return n
+    }
+
+    /// WebSockets open on this connection (each may hold a message of up to --max-message).
+    var webSocketCount: Int {
+        var n = 0
+        for s in streams.values { if case .webSocket = s.phase { n += 1 } }
+        return n
+    }
+
+    /// At most this many WebSockets per HTTP/2 connection: each may hold a message of up to
+    /// `--max-message` while it arrives, and one HTTP/1.1 connection holds one.
+    static let maxWebSockets = 16
+
     /// Bytes waiting for window on all streams (the replay budget counts them).
     var pendingTotal: Int {
         var n = 0
-        for id in streams.keys { n += connection.pendingDataCount(streamID: id) }
+        var drained: [UInt32] = []
+        for id in maybePending {
+            let p = connection.pendingDataCount(streamID: id)
+            if p == 0 { drained.append(id) } else { n += p }
+        }
+        for id in drained { maybePending.remove(id) }
         return n
     }
 }

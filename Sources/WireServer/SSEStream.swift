@@ -132,8 +132,10 @@ extension Conversation {
         if queued + bytes.count > config.maxQueue {
             // PROTOCOL.md §9: too slow. The backlog is dropped and the stream ends; it resumes
             // with Last-Event-ID and loses nothing retained. (On HTTP/2 the connection's queue
-            // holds other streams' frames too: the stream ends, and is reset if it stays stuck.)
-            if s.http2Stream == nil { emit(.dropQueuedOutput) }
+            // holds other streams' frames too: only this stream ends, or is reset if its DATA
+            // waits for a window the peer does not open.)
+            if let id = s.http2Stream { return http2Session?.dropSlowStream(id) ?? () }
+            emit(.dropQueuedOutput)
             return endSSE(s)
         }
         s.lastSentID = event.id

@@ -110,10 +110,6 @@ public final class StatsShard {
         if tag.http2 { change(&http2) }
     }
 
-    /// Kept for the broadcast's shape: with no lock there is nothing to batch any more.
-    @inline(__always)
-    func batch(_ body: () -> Void) { body() }
-
     func addBytesIn(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesIn += n } } }
     func addBytesOut(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesOut += n } } }
     func addRequest(_ tag: CounterTag) { update(tag) { $0.requests += 1 } }

@@ -102,12 +102,10 @@ public final class Worker {
     /// for half the writes.
     // LESSON: fan-out
     func broadcast(_ event: PublishedEvent) {
-        stats.batch {
-            let ws = webSocketSubscribers.members, sse = sseSubscribers.members
-            fanOutTurn &+= 1
-            Self.fanOutOrder(webSockets: ws.count, streams: sse.count, turn: fanOutTurn) { isWebSocket, i in
-                if isWebSocket { ws[i].deliver(event, webSocket: true) } else { sse[i].deliver(event, webSocket: false) }
-            }
+        let ws = webSocketSubscribers.members, sse = sseSubscribers.members
+        fanOutTurn &+= 1
+        Self.fanOutOrder(webSockets: ws.count, streams: sse.count, turn: fanOutTurn) { isWebSocket, i in
+            if isWebSocket { ws[i].deliver(event, webSocket: true) } else { sse[i].deliver(event, webSocket: false) }
         }
         for c in http2Sessions.members { c.deliverHTTP2(event) }
         if !longPollWaiters.isEmpty {

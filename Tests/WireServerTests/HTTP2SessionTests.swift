@@ -212,6 +212,25 @@ final class HTTP2SessionTests: XCTestCase {
         XCTAssertEqual(h2.status(h2.request("/healthz")), "200")
     }
 
+    /// PROTOCOL.md §9 --max-queue is per connection on HTTP/2 too: poll answers that wait for a
+    /// window the peer never opens stay within it (each new answer holds at least one event).
+    func testAnswersWaitingForWindowAreBoundedPerConnection() {
+        var config = ServerConfig()
+        config.maxQueue = 4096
+        let m = MemoryConnection(config: config)
+        for i in 0..<50 { _ = m.feed.publish(topic: .tick, data: String(repeating: "e", count: 100) + "\(i)") }
+        var clientConfig = HTTP2Connection.Configuration()
+        clientConfig.initialWindowSize = 0
+        clientConfig.automaticWindowUpdates = false
+        let h2 = MemoryHTTP2Client(m, configuration: clientConfig)
+        for _ in 0..<100 { h2.request("/poll?since=0") }
+        let session = m.conversation.http2Session!
+        let oneEventAnswer = 40 + 200
+        XCTAssertGreaterThan(session.pendingTotal, 0, "nothing can leave: the window is 0")
+        XCTAssertLessThanOrEqual(session.pendingTotal, config.maxQueue + HTTP2Session.queueSlack + 100 * oneEventAnswer)
+        XCTAssertLessThan(session.pendingTotal, 100 * config.maxQueue / 4, "answers did not shrink to the room left")
+    }
+
     func testStreamFloodIsRefusedAndLimitsAreTheCodecs() {
         let m = MemoryConnection()
         let h2 = MemoryHTTP2Client(m)
@@ -223,6 +242,27 @@ final class HTTP2SessionTests: XCTestCase {
         _ = h2.publish("one for all")
         XCTAssertEqual(ids.prefix(100).filter { h2.status($0) == "200" }.count, 100)
         XCTAssertTrue(m.conversation.http2Session!.streams.isEmpty)
+    }
+
+    /// PROTOCOL.md §9 on HTTP/2: request bodies of all streams together are bounded (a stream
+    /// past twice the body limit is refused), and so are WebSockets per connection.
+    func testBodiesAndWebSocketsPerConnectionAreBounded() {
+        let m = MemoryConnection()
+        let h2 = MemoryHTTP2Client(m)
+        let chunk = [UInt8](repeating: 0x61, count: 60_000)
+        let posts = (0..<3).map { _ in h2.request("/publish", method: "POST", endStream: false) }
+        for id in posts { h2.sendData(id, chunk) }
+        XCTAssertNil(h2.resets[posts[0]])
+        XCTAssertNil(h2.resets[posts[1]])
+        XCTAssertEqual(h2.resets[posts[2]], .refusedStream)
+        h2.sendData(posts[0], Array("!".utf8), endStream: true)
+        XCTAssertEqual(h2.status(posts[0]), "200")
+        var statuses: [String?] = []
+        for _ in 0..<(HTTP2Session.maxWebSockets + 1) {
+            statuses.append(h2.status(h2.request("/echo", method: "CONNECT", extra: [HPACKHeaderField(":protocol", "websocket")], endStream: false)))
+        }
+        XCTAssertEqual(statuses.filter { $0 == "200" }.count, HTTP2Session.maxWebSockets)
+        XCTAssertEqual(statuses.last, "429")
     }
 
     func testConnectionErrorSendsGoAwayAndCloses() {
