@@ -92,7 +92,7 @@ extension Conversation {
             emit(.gatherStats)
         case .time:
             count(.none)
-            respondJSON(to: request, "{\"ts\":\(LoopClock.wallMicros())}")
+            respondJSON(to: request, "{\"ts\":\(feed.wallMicros())}")   // the feed's clock: serve --test-clock-skew-ms shifts both
         case .healthz:
             count(.none)
             respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8))

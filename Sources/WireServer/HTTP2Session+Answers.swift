@@ -58,7 +58,7 @@ extension HTTP2Session {
             awaitStats(s, request, .open)
         case .time:
             route(s, .none)
-            respond(s, request, status: 200, contentType: "application/json", body: Array("{\"ts\":\(LoopClock.wallMicros())}".utf8))
+            respond(s, request, status: 200, contentType: "application/json", body: Array("{\"ts\":\(conversation.feed.wallMicros())}".utf8))
         case .healthz:
             route(s, .none)
             respond(s, request, status: 200, contentType: "text/plain", body: Array("ok".utf8))
