@@ -104,10 +104,7 @@ final class HTTP2Carrier: FDHandler {
         if connecting {
             let error = Socket.pendingError(fd)
             guard error == 0 else {
-                let why = "cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error)))"
-                closeSocket()
-                for u in users where !u.isDone { u.fail(why) }
-                return
+                return connectFailed("cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error)))")
             }
             connecting = false
             context.loop.setInterest(fd: fd, .read)
@@ -136,12 +133,17 @@ final class HTTP2Carrier: FDHandler {
 
     func handleHangup() {
         guard fd >= 0 else { return }
-        if connecting {
-            closeSocket()
-            for u in users where !u.isDone { u.fail("cannot connect to \(context.endpoint.hostHeader)") }
-            return
-        }
+        if connecting { return connectFailed("cannot connect to \(context.endpoint.hostHeader)") }
         lost()
+    }
+
+    /// A TCP connect failed: before a client was ever ready that ends it (nothing listens);
+    /// afterwards it is one more drop (a server restarting, a proxy gone for a moment).
+    private func connectFailed(_ why: String) {
+        closeSocket()
+        for u in users where !u.isDone {
+            if u.isReady { u.carrierLost() } else { u.fail(why) }
+        }
     }
 
     // MARK: the codec's actions

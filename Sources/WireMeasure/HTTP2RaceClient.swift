@@ -71,14 +71,19 @@ final class HTTP2RaceClient: RaceClient {
         }
     }
 
+    /// The connection dropped (or could not be opened again): like the HTTP/1.1 clients, resume
+    /// after the reconnect policy's delay (PROTOCOL.md §8). A poller asks again at once only if
+    /// a question was out; an idle one waits for its next tick, as PollingClient does.
     func carrierLost() {
+        let questionOut = stream != nil
         stream = nil
         generation = 0
+        wantsConnection = false
         closeTimer?.cancel()
         if context.runOver && (hasAllEvents || closing != .open) { return finishedForGood() }
         if transport == .poll || transport == .longpoll {
-            if !askWhenConnected && context.firstID == Int.max { return }
-            askWhenConnected = true
+            if questionOut { askWhenConnected = true }
+            if !askWhenConnected && (context.firstID == Int.max || context.runOver) { return }
         }
         reconnectAfterDrop()
     }

@@ -93,4 +93,42 @@ final class RaceHTTP2Tests: XCTestCase {
         XCTAssertTrue(parsed.share)
         XCTAssertThrowsError(try RaceSettings(scenario: Data(#"{"http":"3"}"#.utf8)))
     }
+
+    /// PROTOCOL.md §8 over HTTP/2: the server drops the connections carrying SSE 0.8 s in
+    /// (with --share: every transport's); each client reopens its connection after the policy's
+    /// delay and resumes (Last-Event-ID, since=), missing nothing; counts still equal /stats.
+    func testDroppedConnectionsResumeOverHTTP2() throws {
+        for share in [false, true] {
+            let server = try startServer(rate: 20)
+            defer { server.shutdown(grace: 0.2) }
+            var settings = RaceSettings()
+            settings.url = "http://127.0.0.1:\(server.port)"
+            settings.duration = 2
+            settings.pollInterval = 0.25
+            settings.http = .http2
+            settings.share = share
+            settings.pauseGeneratorAtEnd = true
+            var dropped = false
+            let result = try Race(settings: settings).run { p in
+                if p.phase == .running && p.elapsed >= 0.8 && !dropped {
+                    dropped = true
+                    server.dropStreams(of: .sse)
+                }
+            }
+            XCTAssertTrue(dropped)
+            XCTAssertEqual(result.serverCheck?.agrees, true, "share \(share): \(result.serverCheck?.differences ?? [])")
+            let sse = try XCTUnwrap(result.result(.sse))
+            XCTAssertEqual(sse.connections, 2, "share \(share)")
+            XCTAssertEqual(sse.requests, 2)
+            XCTAssertGreaterThanOrEqual(sse.reconnects, 1)
+            for t in RaceTransport.four {
+                let r = try XCTUnwrap(result.result(t))
+                XCTAssertEqual(r.missed, 0, "\(t) share \(share)")
+                XCTAssertEqual(r.duplicates, 0, "\(t) share \(share)")
+                // With --share the dropped connection carried every transport.
+                XCTAssertEqual(r.connections, share || t == .sse ? 2 : 1, "\(t) share \(share)")
+            }
+            XCTAssertEqual(result.http2?.connections, share ? 2 : 5)
+        }
+    }
 }
