@@ -267,20 +267,24 @@ extension HTTP2Session {
 
     /// Timeouts and heartbeats, per stream; an idle connection goes away after `idleTimeout`.
     func timer(now: Int64) {
+        if streams.isEmpty {
+            if idleSince > 0 && now - idleSince >= LoopClock.nanos(seconds: config.idleTimeout) { goAway() }
+            return
+        }
         enter(); defer { leaveEvent() }
+        var answered = false
         for s in Array(streams.values) {
             switch s.phase {
             case .longPoll(let wait) where now >= wait.deadline:
                 answerLongPoll(s, wait, conversation.makeLongPollBody(wait))
+                answered = true
             case .sse(let stream): conversation.sseHeartbeat(stream, now: now)
             case .webSocket(let w): conversation.webSocketTimer(w, now: now)
             default: break
             }
         }
-        if let next = nextDeadline() { conversation.emit(.schedule(atNanos: next)) }
-        if streams.isEmpty && idleSince > 0 && now - idleSince >= LoopClock.nanos(seconds: config.idleTimeout) {
-            goAway()
-        }
+        // One timer per connection: the next parked long poll's deadline.
+        if answered, let next = nextDeadline() { conversation.emit(.schedule(atNanos: next)) }
     }
 
     /// Replays (SSE `since`, WebSocket `since`) go on as the socket takes what was queued.

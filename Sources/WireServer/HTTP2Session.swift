@@ -164,10 +164,6 @@ final class HTTP2Session {
     /// Frames to write, each run charged to its stream's tag (stream 0 and unknown streams: the
     /// connection). Collected until the event being handled is done (`leaveEvent`).
     private func writeFrames(_ bytes: [UInt8]) {
-        if depth == 0 && outBuffer.isEmpty {
-            let runs = HTTP2FrameCounter.runs(ofFrames: bytes)
-            if runs.count == 1 { return conversation.write(bytes, outTag(runs[0].streamID)) }
-        }
         let base = outBuffer.count
         if outBuffer.isEmpty { outBuffer = bytes } else { outBuffer += bytes }
         for run in HTTP2FrameCounter.runs(ofFrames: bytes) {
