@@ -24,7 +24,9 @@ extension Conversation {
         }
         mayHaveMore = true
         handle(request)
-        if case .http(let wait) = state { setHTTPWait(wait) }
+        // A request was taken: the next one's 10 s start now (not from the first partial bytes,
+        // or a client pipelining for longer than 10 s would get a 408).
+        if case .http = state { setHTTPWait(.idle(until: 0)) }
     }
 
     /// PROTOCOL.md §3: a head must be complete 10 s after the first byte of a request (or after

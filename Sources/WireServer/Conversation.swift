@@ -186,8 +186,8 @@ final class Conversation {
     /// timers this machine scheduled.
     func timer(now: Int64) {
         switch state {
-        case .http(.head(let until)) where now >= until:
-            headTimedOut()
+        case .http(.head(let until)) where now >= until && outputQueued == 0:
+            headTimedOut()      // (while an answer is still queued, --send-timeout governs)
         case .http(.idle(let until)) where now >= until && !parser.hasPartialRequest:
             end()     // PROTOCOL.md §3: an idle keep-alive connection may be closed silently.
         case .longPoll(let wait) where now >= wait.deadline:

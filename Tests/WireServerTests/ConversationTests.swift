@@ -163,6 +163,24 @@ final class ConversationTests: XCTestCase {
         XCTAssertTrue(m.halfClosed)
     }
 
+    /// PROTOCOL.md §3: 10 s to complete a head count from the first byte of *that* request; a
+    /// client pipelining requests for longer than 10 s is not timed out.
+    func testHeadDeadlineRestartsWithEachRequest() {
+        var config = ServerConfig()
+        config.headTimeout = 0.2
+        let m = MemoryConnection(config: config)
+        for _ in 0..<5 {
+            m.receive("GET /healthz HTTP/1.1\r\n\r\nGET /heal")
+            usleep(100_000)
+            m.tick(after: 0)
+            m.receive("thz HTTP/1.1\r\n\r\n")
+        }
+        XCTAssertEqual(m.statusCodes(), [Int](repeating: 200, count: 10))
+        m.receive("GET /heal")
+        m.tick(after: 0.3)
+        XCTAssertEqual(m.statusCodes().last, 408)
+    }
+
     func testLongPollTimesOutWithAnEmptyAnswer() {
         let m = MemoryConnection()
         m.receive("GET /longpoll?since=0&timeout=2 HTTP/1.1\r\n\r\n")
