@@ -394,6 +394,26 @@ final class ConversationTests: XCTestCase {
         XCTAssertNil(try decoder.nextFrame(), "no echo of 'late'")
     }
 
+    /// The handshake and frames fed whole, byte by byte and split at every boundary give the
+    /// same answers.
+    func testWebSocketBytesSplitAnywhereGiveTheSameEcho() throws {
+        let input = Array("GET /echo HTTP/1.1\r\n\(Self.upgrade)\r\n".utf8)
+            + frame(.text, Array("Hel".utf8), fin: false) + frame(.continuation, Array("lo".utf8))
+            + frame(.close, WebSocketFrameEncoder.closePayload(code: 1000))
+        let whole = MemoryConnection()
+        whole.receive(input)
+        XCTAssertTrue(whole.halfClosed || !whole.written.isEmpty)
+        let byByte = MemoryConnection()
+        for b in input { byByte.receive([b]) }
+        XCTAssertEqual(byByte.written, whole.written)
+        for k in 1..<input.count {
+            let split = MemoryConnection()
+            split.receive(Array(input[..<k])); split.receive(Array(input[k...]))
+            XCTAssertEqual(split.written, whole.written, "split at \(k)")
+        }
+        XCTAssertTrue(String(decoding: whole.written, as: UTF8.self).contains("Hello"))
+    }
+
     func testEchoAnswersWholeAndFragmentedMessages() throws {
         let m = openEcho()
         m.receive(frame(.text, Array("Hel".utf8), fin: false) + frame(.ping, [1]) + frame(.continuation, Array("lo".utf8)))
