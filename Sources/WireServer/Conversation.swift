@@ -32,7 +32,8 @@ final class Conversation {
         case sse(SSEStream)
         case webSocket(WebSocketSession)
         /// The last bytes are being written; then half-close and read until EOF (until `until`).
-        case draining(until: Int64?)
+        /// `latest`: closed then whatever happens (after a WebSocket Close: `closeWait`).
+        case draining(until: Int64?, latest: Int64)
         case closed
     }
 
@@ -146,7 +147,7 @@ final class Conversation {
     var wantsDrained: Bool {
         switch state {
         case .http: return mayHaveMore
-        case .draining(let until): return until == nil
+        case .draining(let until, _): return until == nil
         case .sse(let s): return s.catchingUp
         case .webSocket(let w): return w.catchingUp
         case .awaitingStats, .longPoll, .closed: return false
@@ -156,10 +157,10 @@ final class Conversation {
     private func outputDrained() {
         switch state {
         case .http: takeRequest()
-        case .draining(nil):
+        case .draining(nil, let latest):
             // RFC 9112 §9.6: half-close, then read until the peer closes (2 s at most), so the
             // kernel never answers unread input with RST and the peer gets our last bytes.
-            state = .draining(until: LoopClock.monotonicNanos() + 2_000_000_000)
+            state = .draining(until: LoopClock.monotonicNanos() + 2_000_000_000, latest: latest)
             emit(.halfClose)
         case .sse(let s): pumpSSE(s)
         case .webSocket(let w): pumpWebSocket(w)
@@ -197,7 +198,7 @@ final class Conversation {
             sseHeartbeat(s, now: now)
         case .webSocket(let w):
             webSocketTimer(w, now: now)
-        case .draining(let until?) where now >= until:
+        case .draining(let until, let latest) where now >= min(until ?? .max, latest):
             end()
         default:
             break
@@ -225,12 +226,15 @@ final class Conversation {
         }
     }
 
-    /// Close once everything queued is written (lingering close, RFC 9112 §9.6).
-    func finish() {
+    /// Close once everything queued is written (lingering close, RFC 9112 §9.6); at the latest
+    /// `within` seconds from now (an HTTP answer has no such limit: `--send-timeout` governs).
+    func finish(within seconds: Double? = nil) {
         guard !isClosed else { return }
         if case .draining = state { return }
         leavePhase()
-        state = .draining(until: nil)
+        let latest = seconds.map { LoopClock.monotonicNanos() + LoopClock.nanos(seconds: $0) } ?? .max
+        state = .draining(until: nil, latest: latest)
+        if latest != .max { emit(.schedule(atNanos: latest)) }
     }
 
     /// Back to reading requests after an answer (a long poll answered, /stats written).

@@ -119,9 +119,9 @@ extension Conversation {
                 // §5.5.1: answer a close with a close; PROTOCOL.md §2: the same code, 1000 if none.
                 sendFrame(.close, WebSocketFrameEncoder.closePayload(code: answer), session)
                 session.closing.answeredClose()
-                finish()        // §7.1.1: the server closes the TCP connection first.
+                finish(within: config.closeWait)   // §7.1.1: the server closes the TCP connection first.
             case .closeConnection:
-                finish()
+                finish(within: config.closeWait)
             case .none:
                 break
             }
@@ -199,7 +199,7 @@ extension Conversation {
     func closeWebSocket(_ session: WebSocketSession, _ code: WebSocketCloseCode, _ reason: String) {
         guard case .sendClose(let c) = session.closing.sendClose(code: code.rawValue) else { return }
         sendFrame(.close, WebSocketFrameEncoder.closePayload(code: c, reason: Self.closeReason(reason)), session)
-        if session.closing == .closed { return finish() }
+        if session.closing == .closed { return finish(within: config.closeWait) }
         session.closeDeadline = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: config.closeWait)
         emit(.schedule(atNanos: session.closeDeadline))
     }
@@ -210,7 +210,7 @@ extension Conversation {
         if case .sendClose(let c) = session.closing.sendClose(code: code.rawValue) {
             sendFrame(.close, WebSocketFrameEncoder.closePayload(code: c, reason: Self.closeReason(reason)), session)
         }
-        finish()
+        finish(within: config.closeWait)     // PROTOCOL.md §9: 5 s at most after our Close
     }
 
     /// A close reason is at most 123 bytes (§5.5: control payload <= 125, 2 for the code).

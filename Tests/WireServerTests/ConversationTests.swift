@@ -424,6 +424,19 @@ final class ConversationTests: XCTestCase {
         XCTAssertEqual(echo.payload, Array("Hello".utf8))
     }
 
+    /// PROTOCOL.md §9: after our Close, 5 s at most, even when the peer reads nothing (here a
+    /// protocol error: an unmasked frame, close 1002, RFC 6455 §5.1).
+    func testFailedConnectionIsClosedWithinTheCloseWaitEvenIfNothingIsRead() {
+        let m = openEcho()
+        m.socketTakes = false
+        m.receive(WebSocketFrameEncoder.encode(opcode: .text, payload: Array("unmasked".utf8)))
+        XCTAssertEqual(Array(m.queued.prefix(4)), [0x88, UInt8(m.queued.count - 2), 0x03, 0xEA], "close 1002")
+        m.tick(after: 4)
+        XCTAssertFalse(m.closed)
+        m.tick(after: 5.1)
+        XCTAssertTrue(m.closed)
+    }
+
     func testEndlessFragmentsClose1009() {
         let m = openEcho()
         var bytes = frame(.text, [], fin: false)
