@@ -227,7 +227,7 @@ final class HTTP2Session {
         let s = HTTP2Stream(id: id, phase: .receiving(request), peerEnded: endStream)
         streams[id] = s
         // Extended CONNECT (RFC 8441 §4) is answered at once: its DATA is the WebSocket.
-        if endStream || HTTP2Session.isExtendedConnect(fields) { take(s, request, fields) }
+        if endStream || HTTP2Session.isExtendedConnect(fields) { take(s, request) }
     }
 
     private func receivedData(_ id: UInt32, _ bytes: [UInt8], endStream: Bool) {
@@ -248,7 +248,7 @@ final class HTTP2Session {
             }
             request.body += bytes
             s.phase = .receiving(request)
-            if endStream { s.peerEnded = true; take(s, request, nil) }
+            if endStream { s.peerEnded = true; take(s, request) }
         case .webSocket(let w):
             if !bytes.isEmpty { bytes.withUnsafeBytes { conversation.receivedWebSocketBytes($0, w) } }
             if endStream { receivedEnd(s) }
@@ -262,7 +262,7 @@ final class HTTP2Session {
     private func receivedEnd(_ s: HTTP2Stream) {
         s.peerEnded = true
         switch s.phase {
-        case .receiving(let request): take(s, request, nil)
+        case .receiving(let request): take(s, request)
         case .webSocket(let w):
             if !w.ended { w.ended = true; endStream(s.id) }
         default: break
