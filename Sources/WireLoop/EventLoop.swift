@@ -177,7 +177,8 @@ public final class EventLoop {
 
     /// Waits until `run()` has returned (after `stop()`); false after `seconds`.
     public func waitUntilStopped(seconds: Double) -> Bool {
-        finished.wait(seconds: seconds)
+        if thread == nil && threadID == nil { return true }   // never ran
+        return finished.wait(seconds: seconds)
     }
 
     /// After the loop has stopped: forget handlers, timers and queued work (their closures may

@@ -39,23 +39,21 @@ final class Connection: FDHandler {
 
     func handleReadable() {
         assert(worker.loop.isOnLoopThread, "a connection is touched only by its own loop's thread")
-        // Read until the kernel has nothing more, but at most 4 buffers per wake-up so one busy
-        // peer cannot starve the others on this loop; never more than the conversation allows.
-        for _ in 0..<4 {
-            let allowance = min(conversation.readAllowance, worker.readBuffer.count)
-            guard !isClosed, allowance > 0 else { return apply() }
-            let buffer = UnsafeMutableRawBufferPointer(rebasing: worker.readBuffer[0..<allowance])
-            switch Socket.read(fd, into: buffer) {
-            case .bytes(let n):
-                conversation.bytesRead(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                apply()
-                if n < allowance { return }
-            case .wouldBlock:
-                return
-            case .closed:
-                conversation.peerClosed()
-                return apply()
-            }
+        // One buffer per wake-up (level-triggered: the rest wakes us again next turn), so a peer
+        // that pipelines thousands of requests cannot hold the loop: the loop's queue (events to
+        // fan out, /stats snapshots) runs between its reads. Never more than the conversation allows.
+        let allowance = min(conversation.readAllowance, worker.readBuffer.count)
+        guard !isClosed, allowance > 0 else { return apply() }
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: worker.readBuffer[0..<allowance])
+        switch Socket.read(fd, into: buffer) {
+        case .bytes(let n):
+            conversation.bytesRead(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            apply()
+        case .wouldBlock:
+            return
+        case .closed:
+            conversation.peerClosed()
+            apply()
         }
     }
 

@@ -25,7 +25,9 @@ extension Conversation {
         }
         mayHaveMore = true
         handle(request)
-        if case .http(let wait) = state { setHTTPWait(wait) }
+        // A request was taken: the next one's 10 s start now (not from the first partial bytes,
+        // or a client pipelining for longer than 10 s would get a 408).
+        if case .http = state { setHTTPWait(.idle(until: 0)) }
     }
 
     /// PROTOCOL.md §3: a head must be complete 10 s after the first byte of a request (or after
@@ -60,57 +62,46 @@ extension Conversation {
 
     private func handle(_ request: HTTPRequest) {
         // PROTOCOL.md §9 --max-buffered: past it, new requests get 503.
-        if context.isOverBuffered {
-            count(.none)
-            return respondError(to: request, status: 503, "server busy: too much output queued; try again",
-                                extraHeaders: "Retry-After: 1\r\n")
-        }
-        let trust = trust(for: request)
-        switch Router.route(request, trust: trust) {
+        let route = context.isOverBuffered
+            ? Route.refuse(status: 503, message: "server busy: too much output queued; try again",
+                           extraHeaders: "Retry-After: 1\r\n", transport: nil, client: nil)
+            : Router.route(request, trust: trust(for: request))
+        // The one place a request is counted, whatever its answer (a 403 or a 503 included).
+        let tag = count(counterTag(route.transport, route.client))
+        switch route {
         case .poll(let q):
-            answerPoll(request, q, tag: count(counterTag(.poll, q.client)))
+            answerPoll(request, q, tag: tag)
         case .longPoll(let q):
-            startLongPoll(request, q, tag: count(counterTag(.longpoll, q.client)))
+            startLongPoll(request, q, tag: tag)
         case .sse(let q):
-            startSSE(request, since: q.since, tag: count(counterTag(.sse, q.client)))
+            startSSE(request, since: q.since, tag: tag)
         case .webSocket(let q, let echo, let mayPublish):
-            upgradeToWebSocket(request, echo: echo, since: q.since, mayPublish: mayPublish,
-                               tag: count(counterTag(.ws, q.client)))
+            upgradeToWebSocket(request, echo: echo, since: q.since, mayPublish: mayPublish, tag: tag)
         case .classroomPage:
-            count(.none)
             respond(to: request, status: 200, contentType: "text/html; charset=utf-8", body: ClassroomPage.classroomBytes)
         case .teacherView:
-            count(.none)
             respond(to: request, status: 200, contentType: "text/html; charset=utf-8", body: ClassroomPage.teacherBytes)
         case .stats(let client):
-            count(.none)
             state = .awaitingStats(request, client.map { .client($0) } ?? .all)
             emit(.gatherStats)
         case .classroomStats:
-            count(.none)
             state = .awaitingStats(request, .open)
             emit(.gatherStats)
         case .time:
-            count(.none)
             respondJSON(to: request, "{\"ts\":\(feed.wallMicros())}")   // the feed's clock: serve --test-clock-skew-ms shifts both
         case .healthz:
-            count(.none)
             respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8))
         case .publish:
-            count(.none)
             publish(request)
         case .control:
-            count(.none)
             control(request)
         case .preflight(let allow):
-            count(.none)
             var extra = "Allow: \(allow), OPTIONS\r\n"
             if request.headers["Origin"] != nil {
                 extra += "Access-Control-Allow-Methods: \(allow)\r\nAccess-Control-Allow-Headers: Content-Type, Authorization, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n"
             }
             respond(to: request, status: 204, contentType: nil, body: [], extraHeaders: extra)
-        case .refuse(let status, let message, let extra, let transport, let client):
-            let tag = count(counterTag(transport, client))
+        case .refuse(let status, let message, let extra, _, _):
             respondError(to: request, status: status, message, tag: tag, extraHeaders: extra)
         }
     }

@@ -35,7 +35,8 @@ final class Conversation {
         /// HTTP/2 with prior knowledge (RFC 9113 §3.3): requests are streams of one session.
         case http2(HTTP2Session)
         /// The last bytes are being written; then half-close and read until EOF (until `until`).
-        case draining(until: Int64?)
+        /// `latest`: closed then whatever happens (after a WebSocket Close: `closeWait`).
+        case draining(until: Int64?, latest: Int64)
         case closed
     }
 
@@ -121,8 +122,9 @@ final class Conversation {
 
     func emit(_ action: Action) { actions.append(action) }
     func write(_ bytes: [UInt8], _ tag: CounterTag) { if !bytes.isEmpty { actions.append(.write(bytes, tag)) } }
-    /// The connection took the actions.
-    func clearActions() { actions.removeAll(keepingCapacity: actions.capacity <= 16) }
+    /// The connection took the actions. Their buffer is not kept: 10,000 idle connections would
+    /// each hold one (memory per idle connection, a bench figure).
+    func clearActions() { actions = [] }
 
     // MARK: events in
 
@@ -161,7 +163,7 @@ final class Conversation {
     var wantsDrained: Bool {
         switch state {
         case .http: return mayHaveMore
-        case .draining(let until): return until == nil
+        case .draining(let until, _): return until == nil
         case .sse(let s): return s.catchingUp
         case .webSocket(let w): return w.catchingUp
         case .http2(let h2): return h2.wantsDrained
@@ -172,10 +174,10 @@ final class Conversation {
     private func outputDrained() {
         switch state {
         case .http: takeRequest()
-        case .draining(nil):
+        case .draining(nil, let latest):
             // RFC 9112 §9.6: half-close, then read until the peer closes (2 s at most), so the
             // kernel never answers unread input with RST and the peer gets our last bytes.
-            state = .draining(until: LoopClock.monotonicNanos() + 2_000_000_000)
+            state = .draining(until: LoopClock.monotonicNanos() + 2_000_000_000, latest: latest)
             emit(.halfClose)
         case .sse(let s): pumpSSE(s)
         case .webSocket(let w): pumpWebSocket(w)
@@ -204,8 +206,8 @@ final class Conversation {
     /// timers this machine scheduled.
     func timer(now: Int64) {
         switch state {
-        case .http(.head(let until)) where now >= until:
-            headTimedOut()
+        case .http(.head(let until)) where now >= until && outputQueued == 0:
+            headTimedOut()      // (while an answer is still queued, --send-timeout governs)
         case .http(.idle(let until)) where now >= until && !parser.hasPartialRequest:
             end()     // PROTOCOL.md §3: an idle keep-alive connection may be closed silently.
         case .longPoll(let wait) where now >= wait.deadline:
@@ -216,7 +218,7 @@ final class Conversation {
             webSocketTimer(w, now: now)
         case .http2(let h2):
             h2.timer(now: now)
-        case .draining(let until?) where now >= until:
+        case .draining(let until, let latest) where now >= min(until ?? .max, latest):
             end()
         default:
             break
@@ -245,12 +247,15 @@ final class Conversation {
         }
     }
 
-    /// Close once everything queued is written (lingering close, RFC 9112 §9.6).
-    func finish() {
+    /// Close once everything queued is written (lingering close, RFC 9112 §9.6); at the latest
+    /// `within` seconds from now (an HTTP answer has no such limit: `--send-timeout` governs).
+    func finish(within seconds: Double? = nil) {
         guard !isClosed else { return }
         if case .draining = state { return }
         leavePhase()
-        state = .draining(until: nil)
+        let latest = seconds.map { LoopClock.monotonicNanos() + LoopClock.nanos(seconds: $0) } ?? .max
+        state = .draining(until: nil, latest: latest)
+        if latest != .max { emit(.schedule(atNanos: latest)) }
     }
 
     /// Back to reading requests after an answer (a long poll answered, /stats written).

@@ -11,7 +11,7 @@ import WireCodec
 
 extension HTTP2Session {
     /// A complete request: route it and answer on its stream.
-    func take(_ s: HTTP2Stream, _ request: HTTPRequest, _ fields: [HPACKHeaderField]?) {
+    func take(_ s: HTTP2Stream, _ request: HTTPRequest) {
         let c = conversation
         // PROTOCOL.md §9 --max-buffered: past it, new requests get 503.
         if c.context.isOverBuffered {
@@ -19,23 +19,18 @@ extension HTTP2Session {
             return respondError(s, request, status: 503, "server busy: too much output queued; try again",
                                 extra: [HPACKHeaderField("retry-after", "1")])
         }
-        let trust = c.trust(for: request)
-        switch Router.route(request, trust: trust) {
+        let answer = Router.route(request, trust: c.trust(for: request))
+        // Counted once, for the transport and client the route names (like HTTP/1.1).
+        let tag = c.counterTag(answer.transport, answer.client)
+        route(s, tag)
+        switch answer {
         case .poll(let q):
-            let tag = c.counterTag(.poll, q.client)
-            route(s, tag)
             sendPollBody(s, request, PollBody(c.pollSlice(q), maxBytes: pollRoom), tag: tag)
         case .longPoll(let q):
-            let tag = c.counterTag(.longpoll, q.client)
-            route(s, tag)
             startLongPoll(s, request, q, tag: tag)
         case .sse(let q):
-            let tag = c.counterTag(.sse, q.client)
-            route(s, tag)
             startSSE(s, request, since: q.since, tag: tag)
         case .webSocket(let q, let echo, let mayPublish):
-            let tag = c.counterTag(.ws, q.client)
-            route(s, tag)
             guard request.headers["Upgrade"].map({ Router.headerHasToken($0, "websocket") }) == true else {
                 // No Upgrade in HTTP/2: a WebSocket is opened by extended CONNECT (RFC 8441 §4).
                 return respondError(s, request, status: 426, "this endpoint speaks WebSocket: over HTTP/2 send an extended CONNECT with :protocol websocket (RFC 8441)")
@@ -45,33 +40,24 @@ extension HTTP2Session {
             }
             startWebSocket(s, request, echo: echo, since: q.since, mayPublish: mayPublish, tag: tag)
         case .classroomPage:
-            route(s, .none)
             respond(s, request, status: 200, contentType: "text/html; charset=utf-8", body: ClassroomPage.classroomBytes)
         case .teacherView:
-            route(s, .none)
             respond(s, request, status: 200, contentType: "text/html; charset=utf-8", body: ClassroomPage.teacherBytes)
         case .stats(let client):
-            route(s, .none)
             awaitStats(s, request, client.map { .client($0) } ?? .all)
         case .classroomStats:
-            route(s, .none)
             awaitStats(s, request, .open)
         case .time:
-            route(s, .none)
             respond(s, request, status: 200, contentType: "application/json", body: Array("{\"ts\":\(conversation.feed.wallMicros())}".utf8))
         case .healthz:
-            route(s, .none)
             respond(s, request, status: 200, contentType: "text/plain", body: Array("ok".utf8))
         case .publish:
-            route(s, .none)
             let (status, body) = c.publishAnswer(request)
             respond(s, request, status: status, contentType: "application/json", body: body)
         case .control:
-            route(s, .none)
             let (status, body) = c.controlAnswer(request)
             respond(s, request, status: status, contentType: "application/json", body: body)
         case .preflight(let allow):
-            route(s, .none)
             var extra = [HPACKHeaderField("allow", "\(allow), OPTIONS")]
             if request.headers["Origin"] != nil {
                 extra += [HPACKHeaderField("access-control-allow-methods", allow),
@@ -79,8 +65,7 @@ extension HTTP2Session {
                           HPACKHeaderField("access-control-max-age", "600")]
             }
             respond(s, request, status: 204, contentType: nil, body: [], extra: extra)
-        case .refuse(let status, let message, let extraHeaders, let transport, let client):
-            route(s, c.counterTag(transport, client))
+        case .refuse(let status, let message, let extraHeaders, _, _):
             respondError(s, request, status: status, message, extra: HTTP2Session.fields(fromHeaderLines: extraHeaders))
         }
     }
@@ -267,20 +252,24 @@ extension HTTP2Session {
 
     /// Timeouts and heartbeats, per stream; an idle connection goes away after `idleTimeout`.
     func timer(now: Int64) {
+        if streams.isEmpty {
+            if idleSince > 0 && now - idleSince >= LoopClock.nanos(seconds: config.idleTimeout) { goAway() }
+            return
+        }
         enter(); defer { leaveEvent() }
+        var answered = false
         for s in Array(streams.values) {
             switch s.phase {
             case .longPoll(let wait) where now >= wait.deadline:
                 answerLongPoll(s, wait, conversation.makeLongPollBody(wait))
+                answered = true
             case .sse(let stream): conversation.sseHeartbeat(stream, now: now)
             case .webSocket(let w): conversation.webSocketTimer(w, now: now)
             default: break
             }
         }
-        if let next = nextDeadline() { conversation.emit(.schedule(atNanos: next)) }
-        if streams.isEmpty && idleSince > 0 && now - idleSince >= LoopClock.nanos(seconds: config.idleTimeout) {
-            goAway()
-        }
+        // One timer per connection: the next parked long poll's deadline.
+        if answered, let next = nextDeadline() { conversation.emit(.schedule(atNanos: next)) }
     }
 
     /// Replays (SSE `since`, WebSocket `since`) go on as the socket takes what was queued.

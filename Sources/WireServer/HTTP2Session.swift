@@ -164,10 +164,6 @@ final class HTTP2Session {
     /// Frames to write, each run charged to its stream's tag (stream 0 and unknown streams: the
     /// connection). Collected until the event being handled is done (`leaveEvent`).
     private func writeFrames(_ bytes: [UInt8]) {
-        if depth == 0 && outBuffer.isEmpty {
-            let runs = HTTP2FrameCounter.runs(ofFrames: bytes)
-            if runs.count == 1 { return conversation.write(bytes, outTag(runs[0].streamID)) }
-        }
         let base = outBuffer.count
         if outBuffer.isEmpty { outBuffer = bytes } else { outBuffer += bytes }
         for run in HTTP2FrameCounter.runs(ofFrames: bytes) {
@@ -231,7 +227,7 @@ final class HTTP2Session {
         let s = HTTP2Stream(id: id, phase: .receiving(request), peerEnded: endStream)
         streams[id] = s
         // Extended CONNECT (RFC 8441 §4) is answered at once: its DATA is the WebSocket.
-        if endStream || HTTP2Session.isExtendedConnect(fields) { take(s, request, fields) }
+        if endStream || HTTP2Session.isExtendedConnect(fields) { take(s, request) }
     }
 
     private func receivedData(_ id: UInt32, _ bytes: [UInt8], endStream: Bool) {
@@ -252,7 +248,7 @@ final class HTTP2Session {
             }
             request.body += bytes
             s.phase = .receiving(request)
-            if endStream { s.peerEnded = true; take(s, request, nil) }
+            if endStream { s.peerEnded = true; take(s, request) }
         case .webSocket(let w):
             if !bytes.isEmpty { bytes.withUnsafeBytes { conversation.receivedWebSocketBytes($0, w) } }
             if endStream { receivedEnd(s) }
@@ -266,7 +262,7 @@ final class HTTP2Session {
     private func receivedEnd(_ s: HTTP2Stream) {
         s.peerEnded = true
         switch s.phase {
-        case .receiving(let request): take(s, request, nil)
+        case .receiving(let request): take(s, request)
         case .webSocket(let w):
             if !w.ended { w.ended = true; endStream(s.id) }
         default: break

@@ -20,6 +20,27 @@ enum Route {
     case refuse(status: Int, message: String, extraHeaders: String, transport: Transport?, client: String?)
 }
 
+extension Route {
+    /// Whose counters the request goes to (PROTOCOL.md §2 /stats): its transport and client.
+    var transport: Transport? {
+        switch self {
+        case .poll: return .poll
+        case .longPoll: return .longpoll
+        case .sse: return .sse
+        case .webSocket: return .ws
+        case .refuse(_, _, _, let t, _): return t
+        default: return nil
+        }
+    }
+    var client: String? {
+        switch self {
+        case .poll(let q), .longPoll(let q), .sse(let q), .webSocket(let q, _, _): return q.client
+        case .refuse(_, _, _, _, let c): return c
+        default: return nil
+        }
+    }
+}
+
 /// The checked query of a transport endpoint.
 struct TransportQuery {
     var transport: Transport

@@ -184,7 +184,7 @@ extension Conversation {
     /// After the closing handshake: close the connection, or end the HTTP/2 stream
     /// (RFC 8441 §5: END_STREAM plays the part of TCP FIN).
     func finishWebSocket(_ session: WebSocketSession) {
-        guard let id = session.http2Stream else { return finish() }
+        guard let id = session.http2Stream else { return finish(within: config.closeWait) }   // PROTOCOL.md §9: 5 s at most after our Close
         guard !session.ended else { return }
         session.ended = true
         http2Session?.endStream(id)

@@ -242,9 +242,6 @@ public final class Worker {
 
     /// How often the listener backed off for want of descriptors (PROTOCOL.md §9).
     var acceptBackoffs: Int { listener?.backoffCount ?? 0 }
-
-    /// Debug builds check that only this worker's loop thread touches its connections.
-    var isOnLoopThread: Bool { loop.isOnLoopThread }
 }
 
 /// The listening socket: accepts until EAGAIN on every readable event. Out of descriptors

@@ -172,6 +172,33 @@ class TestHTTP2Peers(unittest.TestCase):
         self.assertEqual(got["connections"], 10)
 
 
+class TestHTTP2Shutdown(unittest.TestCase):
+    def test_sigterm_ends_streams_cleanly(self):
+        """PROTOCOL.md §4 on HTTP/2: SSE streams end (END_STREAM, not a reset: curl exits 0),
+        parked long polls are answered, the server exits 0."""
+        srv = WirelabServer("--rate", "0").start()
+        try:
+            srv.publish("one")
+            srv.publish("two")
+            sse = subprocess.Popen([need("curl"), "-sN", "--http2-prior-knowledge", "--max-time", "20",
+                                    srv.base + "/sse?since=0"], stdout=subprocess.PIPE)
+            lp = subprocess.Popen([need("curl"), "-s", "--http2-prior-knowledge", "--max-time", "20",
+                                   srv.base + "/longpoll?timeout=30&since=2"], stdout=subprocess.PIPE)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                t = srv.stats()["transports"]
+                if t["sse"]["events_sent"] == 2 and t["longpoll"]["requests"] == 1:
+                    break
+                time.sleep(0.1)
+        finally:
+            rc = srv.stop()
+        self.assertEqual(rc, 0)
+        self.assertEqual(sse.wait(10), 0)
+        self.assertEqual(sse.stdout.read().count(b"event: chat"), 2)
+        self.assertEqual(lp.wait(10), 0)
+        self.assertEqual(json.loads(lp.stdout.read())["events"], [])   # answered, empty, at shutdown
+
+
 class TestHTTP2WebSocket(unittest.TestCase):
     """RFC 8441: WebSocket over an HTTP/2 stream, driven by python-h2."""
 

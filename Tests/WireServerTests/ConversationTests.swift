@@ -163,6 +163,24 @@ final class ConversationTests: XCTestCase {
         XCTAssertTrue(m.halfClosed)
     }
 
+    /// PROTOCOL.md §3: 10 s to complete a head count from the first byte of *that* request; a
+    /// client pipelining requests for longer than 10 s is not timed out.
+    func testHeadDeadlineRestartsWithEachRequest() {
+        var config = ServerConfig()
+        config.headTimeout = 0.2
+        let m = MemoryConnection(config: config)
+        for _ in 0..<5 {
+            m.receive("GET /healthz HTTP/1.1\r\n\r\nGET /heal")
+            usleep(100_000)
+            m.tick(after: 0)
+            m.receive("thz HTTP/1.1\r\n\r\n")
+        }
+        XCTAssertEqual(m.statusCodes(), [Int](repeating: 200, count: 10))
+        m.receive("GET /heal")
+        m.tick(after: 0.3)
+        XCTAssertEqual(m.statusCodes().last, 408)
+    }
+
     func testLongPollTimesOutWithAnEmptyAnswer() {
         let m = MemoryConnection()
         m.receive("GET /longpoll?since=0&timeout=2 HTTP/1.1\r\n\r\n")
@@ -376,6 +394,26 @@ final class ConversationTests: XCTestCase {
         XCTAssertNil(try decoder.nextFrame(), "no echo of 'late'")
     }
 
+    /// The handshake and frames fed whole, byte by byte and split at every boundary give the
+    /// same answers.
+    func testWebSocketBytesSplitAnywhereGiveTheSameEcho() throws {
+        let input = Array("GET /echo HTTP/1.1\r\n\(Self.upgrade)\r\n".utf8)
+            + frame(.text, Array("Hel".utf8), fin: false) + frame(.continuation, Array("lo".utf8))
+            + frame(.close, WebSocketFrameEncoder.closePayload(code: 1000))
+        let whole = MemoryConnection()
+        whole.receive(input)
+        XCTAssertTrue(whole.halfClosed || !whole.written.isEmpty)
+        let byByte = MemoryConnection()
+        for b in input { byByte.receive([b]) }
+        XCTAssertEqual(byByte.written, whole.written)
+        for k in 1..<input.count {
+            let split = MemoryConnection()
+            split.receive(Array(input[..<k])); split.receive(Array(input[k...]))
+            XCTAssertEqual(split.written, whole.written, "split at \(k)")
+        }
+        XCTAssertTrue(String(decoding: whole.written, as: UTF8.self).contains("Hello"))
+    }
+
     func testEchoAnswersWholeAndFragmentedMessages() throws {
         let m = openEcho()
         m.receive(frame(.text, Array("Hel".utf8), fin: false) + frame(.ping, [1]) + frame(.continuation, Array("lo".utf8)))
@@ -384,6 +422,19 @@ final class ConversationTests: XCTestCase {
         XCTAssertEqual(try decoder.nextFrame()?.opcode, .pong)
         let echo = try XCTUnwrap(try decoder.nextFrame())
         XCTAssertEqual(echo.payload, Array("Hello".utf8))
+    }
+
+    /// PROTOCOL.md §9: after our Close, 5 s at most, even when the peer reads nothing (here a
+    /// protocol error: an unmasked frame, close 1002, RFC 6455 §5.1).
+    func testFailedConnectionIsClosedWithinTheCloseWaitEvenIfNothingIsRead() {
+        let m = openEcho()
+        m.socketTakes = false
+        m.receive(WebSocketFrameEncoder.encode(opcode: .text, payload: Array("unmasked".utf8)))
+        XCTAssertEqual(Array(m.queued.prefix(4)), [0x88, UInt8(m.queued.count - 2), 0x03, 0xEA], "close 1002")
+        m.tick(after: 4)
+        XCTAssertFalse(m.closed)
+        m.tick(after: 5.1)
+        XCTAssertTrue(m.closed)
     }
 
     func testEndlessFragmentsClose1009() {

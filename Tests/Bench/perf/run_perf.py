@@ -48,12 +48,14 @@ def log(msg):
 # ---------------------------------------------------------------- tools
 
 def ensure_tools():
-    """nginx and wrk, installed from Debian when missing (like `make test` does for its tools)."""
+    """nginx, wrk and h2load, installed from Debian when missing (like `make test` does for its tools)."""
     missing = []
     if not os.path.exists("/usr/sbin/nginx") and not shutil.which("nginx"):
         missing.append("nginx-light")
     if not shutil.which("wrk"):
         missing.append("wrk")
+    if not shutil.which("h2load"):
+        missing.append("nghttp2-client")   # h2load, for the HTTP/2 figure
     if not missing:
         return
     log(f"installing {' '.join(missing)} (apt-get)")
