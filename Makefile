@@ -4,7 +4,7 @@ DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
 
-.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables fuzz clean
+.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables fuzz clean lesson-12
 
 build:
 	$(SWIFT) build
@@ -52,6 +52,7 @@ bench-proxy: release
 	@mkdir -p .build/bench
 	cc -O2 -o .build/bench/ws_fanout_client Tests/Bench/perf/ws_fanout_client.c
 	$(PYTHON) Tests/Bench/proxy_bench.py --bin $(RELEASE_BIN) --client .build/bench/ws_fanout_client
+
 # Not in `make test`: 10,000 WebSockets, 1,000 SSE streams and 500 long pollers at 10 events/s,
 # 1% reconnecting every second, for SOAK_MINUTES (Tests/Bench/soak.py); then the slow bound tests
 # (a fragmented WebSocket message stalled 30 s gets 1008).
@@ -61,6 +62,11 @@ soak: release
 	cc -O2 -o .build/bench/soak_client Tests/Bench/soak_client.c
 	$(PYTHON) Tests/Bench/soak.py --bin $(RELEASE_BIN) --client .build/bench/soak_client --minutes $(SOAK_MINUTES)
 	WIRELAB_SLOW=1 $(PYTHON) Tests/Interop/run_all.py --bin $(RELEASE_BIN) -k TestSlowFragmentTimeout
+
+# Lesson 12 drives headless Chromium, nginx and openssl (Lessons/12-http2/seven_streams.py):
+# installed first when missing, as `make test` does.
+lesson-12: release deps
+	$(RELEASE_BIN) lesson 12
 
 lesson-%: release
 	$(RELEASE_BIN) lesson $*

@@ -16,6 +16,9 @@ struct HTTPInputBuffer {
     /// reads is scanned once in total, not once per read.
     var scanIndex = 0
 
+    /// Capacity kept between requests; a larger buffer (a big body, a burst) is freed when drained.
+    static let keptCapacity = 16 * 1024
+
     var endIndex: Int { bytes.count }
     var readableCount: Int { bytes.count - readIndex }
     var isEmpty: Bool { readIndex == bytes.count }
@@ -33,7 +36,8 @@ struct HTTPInputBuffer {
     private mutating func compactIfWorthwhile() {
         guard readIndex > 0 else { return }
         if readIndex == bytes.count {
-            bytes.removeAll(keepingCapacity: true)
+            // Keep a small buffer for the next request; give back what a burst grew.
+            bytes.removeAll(keepingCapacity: bytes.capacity <= HTTPInputBuffer.keptCapacity)
         } else if readIndex > bytes.count / 2 {
             bytes.removeSubrange(0..<readIndex)
         } else {
@@ -43,10 +47,19 @@ struct HTTPInputBuffer {
         readIndex = 0
     }
 
+    /// When everything was consumed, frees a buffer a burst made large (memory is returned
+    /// after the burst, not kept at its peak).
+    mutating func shrinkIfDrained() {
+        guard readIndex == bytes.count, bytes.capacity > HTTPInputBuffer.keptCapacity else { return }
+        bytes = []
+        readIndex = 0
+        scanIndex = 0
+    }
+
     /// Everything not consumed yet; the buffer is left empty.
     mutating func takeAll() -> [UInt8] {
         let rest = Array(bytes[readIndex...])
-        bytes.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: bytes.capacity <= HTTPInputBuffer.keptCapacity)
         readIndex = 0
         scanIndex = 0
         return rest

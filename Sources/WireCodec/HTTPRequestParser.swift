@@ -93,6 +93,7 @@ public struct HTTPRequestParser {
         do {
             let request = try advance()
             if request != nil { consumedByteCount = fedByteCount - input.readableCount }
+            input.shrinkIfDrained()
             return request
         } catch {
             let failure = error as? HTTPError ?? HTTPError(status: 400, reason: "\(error)")
@@ -102,6 +103,10 @@ public struct HTTPRequestParser {
             throw failure
         }
     }
+
+    /// Bytes received and not yet taken by a request (PROTOCOL.md §9 bounds them while a
+    /// response is pending).
+    public var bufferedByteCount: Int { input.readableCount }
 
     /// True when some bytes of a not-yet-complete request are buffered (drives the 408 timer).
     public var hasPartialRequest: Bool {

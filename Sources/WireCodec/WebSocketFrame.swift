@@ -68,6 +68,7 @@ public enum WebSocketCloseCode: UInt16 {
     case messageTooBig = 1009
     case mandatoryExtension = 1010
     case internalError = 1011
+    case tryAgainLater = 1013           // IANA registry (RFC 6455 §11.7): "Try Again Later"
 
     /// May this code appear in a received Close frame? RFC 6455 §7.4.1 defines 1000-1011;
     /// §7.4.2 reserves 0-999 ("not used"), 1000-2999 for the protocol and IANA, 3000-3999

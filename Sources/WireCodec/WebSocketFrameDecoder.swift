@@ -63,7 +63,11 @@ public struct WebSocketFrameDecoder {
                 throw error
 
             case .waitingForFirstByte:
-                guard let byte = readByte() else { return nil }
+                guard let byte = readByte() else {
+                    // Between frames with nothing buffered: free what a burst of large frames grew.
+                    if buffer.capacity > 16 * 1024 { buffer = []; readIndex = 0 }
+                    return nil
+                }
                 try fail(ifError: checkFirstByte(byte))
                 state = .waitingForLength(firstByte: byte)
 
@@ -199,7 +203,8 @@ public struct WebSocketFrameDecoder {
     private mutating func prepareToAppend() -> Bool {
         if case .failed = state { return false }
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // Keep a small buffer; free what a burst of large frames grew.
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 16 * 1024)
             readIndex = 0
         } else if readIndex >= 4096 && readIndex >= buffer.count / 2 {
             buffer.removeSubrange(0..<readIndex)

@@ -14,6 +14,11 @@ public enum WebSocketMessage: Equatable {
 
 public struct WebSocketMessageAssembler {
     private let maxMessage: Int
+    /// PROTOCOL.md §9: a fragmented message completes within this many frames (1009 beyond), so
+    /// endless zero-byte continuations cannot keep a message open forever.
+    private let maxFragments: Int
+    /// Data frames of the message in progress so far.
+    public private(set) var fragmentCount = 0
     /// The opcode (.text or .binary) of the fragmented message in progress, if any.
     private var messageOpcode: WebSocketOpcode?
     /// The fragments received so far, concatenated.
@@ -22,8 +27,9 @@ public struct WebSocketMessageAssembler {
     private var validator = UTF8Validator()
 
     /// A message (all fragments together) larger than `maxMessage` is 1009.
-    public init(maxMessage: Int) {
+    public init(maxMessage: Int, maxFragments: Int = 1000) {
         self.maxMessage = maxMessage
+        self.maxFragments = maxFragments
     }
 
     /// True between the first and the last fragment of a message.
@@ -50,6 +56,7 @@ public struct WebSocketMessageAssembler {
             }
             messageOpcode = frame.opcode
             validator = UTF8Validator()
+            fragmentCount = 0
             return try append(frame)
 
         case .continuation:
@@ -66,6 +73,10 @@ public struct WebSocketMessageAssembler {
     /// Add a data frame's payload to the message in progress; return the message on FIN.
     private mutating func append(_ frame: WebSocketFrame) throws -> WebSocketMessage? {
         guard let opcode = messageOpcode else { return nil }
+        fragmentCount += 1
+        if fragmentCount > maxFragments {
+            throw WebSocketError(.messageTooBig, "message in more than \(maxFragments) frames")
+        }
         if fragments.count + frame.payload.count > maxMessage {
             throw WebSocketError(.messageTooBig, "message larger than \(maxMessage) bytes")
         }
@@ -87,7 +98,8 @@ public struct WebSocketMessageAssembler {
         // Whole message: an unfragmented frame is returned without copying.
         let payload = fragments.isEmpty ? frame.payload : fragments + frame.payload
         messageOpcode = nil
-        fragments = []
+        fragments = []      // not removeAll(keepingCapacity:): a burst's peak is not kept
+        fragmentCount = 0
         return opcode == .text ? .text(payload) : .binary(payload)
     }
 

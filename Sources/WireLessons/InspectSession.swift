@@ -10,6 +10,8 @@ import WireLoop
 
 public enum InspectTransport: String, CaseIterable {
     case poll, longpoll, sse, ws
+    /// Two short polls over one HTTP/2 connection (h2c), frame by frame (InspectSession+HTTP2).
+    case h2
 }
 
 public enum InspectSession {
@@ -41,6 +43,8 @@ public enum InspectSession {
             return try sse(client, host: hostHeader, wait: wait)
         case .ws:
             return try webSocket(client, host: hostHeader, wait: wait)
+        case .h2:
+            return try http2Polls(client, host: hostHeader)
         }
     }
 

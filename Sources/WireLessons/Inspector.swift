@@ -230,7 +230,7 @@ extension Inspector {
             return "No event came \(within): the server is quiet (started with --rate 0, or between slow events). The connection stays open; a ping shows it is alive."
         case .sse:
             return "No event came \(within): the stream stays open and silent. During silence the server sends a `: hb` comment every --heartbeat seconds (15 by default), so proxies keep the stream (PROTOCOL.md §2)."
-        case .longpoll, .poll:
+        case .longpoll, .poll, .h2:
             return "No event came \(within)."
         }
     }

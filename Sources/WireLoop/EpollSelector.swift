@@ -18,8 +18,10 @@ public final class EpollSelector: Selector {
     }
 
     private func mask(_ interest: SelectorInterest) -> UInt32 {
-        var m = UInt32(CWS_EPOLLRDHUP)
-        if interest.contains(.read) { m |= UInt32(CWS_EPOLLIN) }
+        // RDHUP only with read interest: a connection that paused reading (PROTOCOL.md §9) must
+        // not be woken, level-triggered, by a peer's FIN it will not read yet.
+        var m: UInt32 = 0
+        if interest.contains(.read) { m |= UInt32(CWS_EPOLLIN | CWS_EPOLLRDHUP) }
         if interest.contains(.write) { m |= UInt32(CWS_EPOLLOUT) }
         return m
     }

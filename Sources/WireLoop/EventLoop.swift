@@ -33,6 +33,8 @@ public final class EventLoop {
     private let queueLock = Lock()
     private var queue: [() -> Void] = []
     private var stopping = false
+    private var closed = false
+    private let finished = DoneSignal()
     private var thread: Thread?
     private var threadID: pthread_t?
 
@@ -81,8 +83,23 @@ public final class EventLoop {
 
     /// Runs `work` on the loop thread soon. Safe from any thread.
     public func execute(_ work: @escaping () -> Void) {
-        queueLock.withLock { queue.append(work) }
-        selector.wakeUp()
+        let open = queueLock.withLock { () -> Bool in
+            guard !closed else { return false }
+            queue.append(work)
+            return true
+        }
+        if open { selector.wakeUp() }
+    }
+
+    /// Queues `work` without waking the loop: for a caller that holds a lock of its own and
+    /// wakes the loop (`wakeUp`) after releasing it, so no system call runs under its lock.
+    public func enqueue(_ work: @escaping () -> Void) {
+        queueLock.withLock { if !closed { queue.append(work) } }
+    }
+
+    /// Makes the loop look at its queue. Safe from any thread.
+    public func wakeUp() {
+        if !queueLock.withLock({ closed }) { selector.wakeUp() }
     }
 
     public var isOnLoopThread: Bool {
@@ -155,5 +172,56 @@ public final class EventLoop {
             pending.removeAll(keepingCapacity: true)
             if stopNow { break }
         }
+        finished.signal()
+    }
+
+    /// Waits until `run()` has returned (after `stop()`); false after `seconds`.
+    public func waitUntilStopped(seconds: Double) -> Bool {
+        if thread == nil && threadID == nil { return true }   // never ran
+        return finished.wait(seconds: seconds)
+    }
+
+    /// After the loop has stopped: forget handlers, timers and queued work (their closures may
+    /// hold the objects that own this loop) and close the selector's descriptors.
+    public func close() {
+        let already = queueLock.withLock { () -> Bool in
+            let was = closed
+            closed = true
+            queue.removeAll()
+            return was
+        }
+        guard !already else { return }
+        handlers = []
+        timers = TimerHeap()
+        selector.close()
+    }
+}
+
+/// A one-shot signal with a timed wait (the loop thread says "I have stopped").
+final class DoneSignal {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var done = false
+    init() { pthread_mutex_init(mutex, nil); pthread_cond_init(cond, nil) }
+    deinit {
+        pthread_cond_destroy(cond); pthread_mutex_destroy(mutex)
+        cond.deallocate(); mutex.deallocate()
+    }
+    func signal() {
+        pthread_mutex_lock(mutex); done = true; pthread_cond_broadcast(cond); pthread_mutex_unlock(mutex)
+    }
+    func wait(seconds: Double) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let ns = Int(deadline.tv_nsec) + Int(seconds * 1e9)
+        deadline.tv_sec += ns / 1_000_000_000
+        deadline.tv_nsec = ns % 1_000_000_000
+        pthread_mutex_lock(mutex)
+        while !done {
+            if pthread_cond_timedwait(cond, mutex, &deadline) != 0 { break }
+        }
+        let result = done
+        pthread_mutex_unlock(mutex)
+        return result
     }
 }

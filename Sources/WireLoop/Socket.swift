@@ -117,6 +117,48 @@ public enum Socket {
         return (fd, isLoopback(storage))
     }
 
+    public enum AcceptResult {
+        case accepted(fd: Int32, isLoopback: Bool)
+        /// Nothing pending (EAGAIN), or the connection was gone before we took it.
+        case none
+        /// EMFILE / ENFILE / ENOBUFS / ENOMEM: the pending connection stays in the backlog, so
+        /// the listener stays readable; the caller must stop watching it for a moment or spin.
+        case outOfResources
+    }
+
+    /// `accept`, telling "nothing pending" from "out of descriptors" (PROTOCOL.md §9).
+    public static func acceptNext(_ listener: Int32) -> AcceptResult {
+        if let (fd, loopback) = accept(listener) { return .accepted(fd: fd, isLoopback: loopback) }
+        switch errno {
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .outOfResources
+        default: return .none
+        }
+    }
+
+    /// The literal address a connection arrived at, as an origin writes it: "10.0.0.5" or
+    /// "[fe80::1]" (an IPv4-mapped IPv6 address as its IPv4 form). nil on error.
+    public static func localAddressLiteral(_ fd: Int32) -> String? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        guard rc == 0 else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        if Int32(storage.ss_family) == AF_INET {
+            var addr = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr } }
+            guard inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil else { return nil }
+            return String(cString: text)
+        }
+        var addr6 = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr } }
+        let bytes = withUnsafeBytes(of: addr6) { Array($0) }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return bytes[12...].map(String.init).joined(separator: ".")
+        }
+        guard inet_ntop(AF_INET6, &addr6, &text, socklen_t(text.count)) != nil else { return nil }
+        return "[" + String(cString: text) + "]"
+    }
+
     /// 127.0.0.0/8, ::1 and ::ffff:127.x.x.x are loopback.
     static func isLoopback(_ storage: sockaddr_storage) -> Bool {
         var s = storage

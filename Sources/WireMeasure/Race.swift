@@ -131,8 +131,23 @@ public final class Race {
         context.clockOffsetMicros = offset
         context.reconnect = settings.reconnect
         context.fallbackAfterNanos = Int64(settings.fallbackAfter * 1e6)
+        context.headers = settings.headers
         var clients: [RaceClient] = []
-        for t in settings.transports {
+        var carriers: [HTTP2Carrier] = []
+        if settings.http == .http2 {
+            // One h2c connection per client, or (--share) per k: client k of every transport.
+            for k in 1...settings.clients {
+                var shared: HTTP2Carrier?
+                for t in settings.transports {
+                    let carrier = shared ?? HTTP2Carrier(context: context)
+                    if shared == nil { carriers.append(carrier) }
+                    if settings.share { shared = carrier }
+                    clients.append(HTTP2RaceClient(name: "race-\(t.rawValue)-\(k)", transport: t, carrier: carrier,
+                                                   interval: settings.pollInterval, runDuration: settings.duration))
+                }
+            }
+        }
+        for t in settings.transports where settings.http == .http1_1 {
             for k in 1...settings.clients {
                 let name = "race-\(t.rawValue)-\(k)"
                 switch t {
@@ -232,9 +247,10 @@ public final class Race {
                 Self.summarize(t, clients.filter { $0.transport == t }, context: context, firstID: firstID, lastID: lastID)
             }
         }
+        let http2: HTTP2Usage? = settings.http == .http1_1 ? nil : onLoop { Self.http2Usage(carriers) }
         loop.stop()
         proxy?.stop()       // it closes its upstream connections: the server's counts are final
-        var check = Self.checkWithServer(control, results, baseline: baseline)
+        var check = Self.checkWithServer(control, results, baseline: baseline, http2: http2)
         if let via = settings.via, let c = check {
             check = ProxyBytes.judge(c, flags: via)
         }
@@ -242,6 +258,7 @@ public final class Race {
                                 elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,
                                 results: results, serverCheck: check)
         result.proxyReport = proxy?.exitReport
+        result.http2 = http2
         result.clockEstimate = clockEstimate
         return result
     }
@@ -276,7 +293,9 @@ public final class Race {
             reports.append(ClientReport(name: c.name, counts: c.counts, events: e, missed: published - e,
                                         duplicates: c.receipts.duplicates, failure: c.failure,
                                         outOfOrder: c.receipts.outOfOrder, reconnects: c.ledger.reconnects,
-                                        path: c.ledger.pathText, firstEventMillis: c.ledger.firstEventMillis))
+                                        path: c.ledger.pathText, firstEventMillis: c.ledger.firstEventMillis,
+                                        latencyMeanMs: c.latencyCount > 0 ? Double(c.latencySumMicros) / Double(c.latencyCount) / 1000 : nil))
+
         }
         let n = Double(max(1, clients.count))
         let book = context.histograms[t]
@@ -293,10 +312,30 @@ public final class Race {
                                connectsPer100ms: book?.connects ?? [])
     }
 
+    /// Where `serverCounters` keeps the top-level "http2" object (not a valid client name).
+    static let http2Key = " http2"
+
+    /// What the HTTP/2 connections moved, and a check that socket = streams + stream 0.
+    static func http2Usage(_ carriers: [HTTP2Carrier]) -> HTTP2Usage {
+        var h = HTTP2Usage()
+        for c in carriers {
+            h.connections += c.connections
+            h.bytesUp += c.connectionBytes.sent
+            h.bytesDown += c.connectionBytes.received
+            h.socketBytesUp += c.socketUp
+            h.socketBytesDown += c.socketDown
+            h.unaccounted += c.unaccounted
+        }
+        return h
+    }
+
     /// The server's per-client counters (bytes_in, bytes_out, requests, connections) by name.
     static func serverCounters(_ control: ControlChannel) -> [String: [Int]]? {
         guard let stats = try? control.stats(), let clients = stats["clients"] as? [String: Any] else { return nil }
         var out: [String: [Int]] = [:]
+        if let h = stats["http2"] as? [String: Any] {
+            out[http2Key] = ["bytes_in", "bytes_out", "connections"].map { (h[$0] as? NSNumber)?.intValue ?? 0 }
+        }
         for (name, value) in clients where name.hasPrefix("race-") {
             guard let s = value as? [String: Any] else { continue }
             out[name] = ["bytes_in", "bytes_out", "requests", "connections"].map { (s[$0] as? NSNumber)?.intValue ?? 0 }
@@ -307,12 +346,21 @@ public final class Race {
     /// Sums the server's per-client counters for our clients (minus what they were before the
     /// run) and compares. The server may still be handling the last closes: retry a few times
     /// before reporting a difference.
-    static func checkWithServer(_ control: ControlChannel, _ results: [TransportResult], baseline: [String: [Int]]) -> ServerCheck? {
+    static func checkWithServer(_ control: ControlChannel, _ results: [TransportResult], baseline: [String: [Int]],
+                                http2: HTTP2Usage? = nil) -> ServerCheck? {
         var differences: [String] = []
         for attempt in 0..<6 {
             usleep(attempt == 0 ? 100_000 : 300_000)
             guard let now = serverCounters(control) else { return nil }
             differences = []
+            if let h = http2 {
+                if h.unaccounted != 0 { differences.append("http2: \(h.unaccounted) socket bytes in no stream and not in stream 0") }
+                // The connections' own bytes against /stats "http2" (this run's difference).
+                let after = now[Self.http2Key] ?? [0, 0, 0], before = baseline[Self.http2Key] ?? [0, 0, 0]
+                if after[0] - before[0] != h.bytesUp { differences.append("http2: bytes_up \(h.bytesUp) here, bytes_in \(after[0] - before[0]) at the server") }
+                if after[1] - before[1] != h.bytesDown { differences.append("http2: bytes_down \(h.bytesDown) here, bytes_out \(after[1] - before[1]) at the server") }
+                if after[2] - before[2] != h.connections { differences.append("http2: connections \(h.connections) here, \(after[2] - before[2]) at the server") }
+            }
             for r in results {
                 var sum = [0, 0, 0, 0]
                 for c in r.perClient {

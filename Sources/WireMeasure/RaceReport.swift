@@ -51,6 +51,9 @@ public enum RaceReport {
                 ("path", .string(t.path)),
                 ("first_event_ms", t.firstEventMillis.map { .number($0) } ?? .null),
                 ("connects_per_100ms", .array(t.connectsPer100ms.map { .number(Double($0)) })),
+                ("wire_bytes_per_event", t.wireBytesPerEvent.map { .number($0) } ?? .null),
+                ("ledger", ledgerValue(t.ledger)),
+                ("ledger_per_event", t.ledgerPerEvent.map { ledgerValue($0) } ?? .null),
             ]
             if t.transport == .auto {
                 fields.append(("paths", .object(t.paths.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })))
@@ -65,6 +68,12 @@ public enum RaceReport {
             if let note = check.note { fields += [("expected", .bool(check.expected)), ("note", .string(note))] }
             top.append(("server_check", .object(fields)))
         }
+        if let h = r.http2 {
+            top.append(("http2", .object([("connections", .number(Double(h.connections))),
+                                          ("bytes_up", .number(Double(h.bytesUp))), ("bytes_down", .number(Double(h.bytesDown))),
+                                          ("socket_bytes_up", .number(Double(h.socketBytesUp))),
+                                          ("socket_bytes_down", .number(Double(h.socketBytesDown)))])))
+        }
         if let line = r.proxyReport, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) {
             top.append(("proxy", value))
         }
@@ -72,6 +81,11 @@ public enum RaceReport {
     }
 
     public static func json(_ r: RaceResult) -> String { jsonValue(r).text }
+
+    /// {"handshake":..,"headers":..,"framing":..,"payload":..,"heartbeats":..,"tcpip":..,"total":..}
+    static func ledgerValue(_ l: ByteLedger) -> JSONValue {
+        .object(l.parts.map { ($0.0, .number($0.1)) } + [("total", .number(l.total))])
+    }
 
     // MARK: CSV
 
@@ -132,12 +146,17 @@ public enum RaceReport {
         if r.server == "url" { line = line.replacingOccurrences(of: "\(JSONValue.format(s.rate)) events/s, \(s.size)-byte data, ", with: "") }
         line += "; server: \(r.server == "url" ? s.url ?? "" : r.server)"
         if let via = s.via { line += "; via wirelab proxy \(via)" }
+        if s.http == .http2 { line += "; HTTP/2 h2c" + (s.share ? ", one shared connection" : "") }
         line += "; reconnect: \(s.reconnect.rawValue)"
         return line
     }
 
     static func footer(_ r: RaceResult) -> [String] {
         var lines = ["published \(r.published) events during the run (ids \(r.firstID)–\(r.lastID)); \(r.clock)"]
+        if let h = r.http2 {
+            lines.append("HTTP/2 (h2c): \(h.connections) connection\(h.connections == 1 ? "" : "s")\(r.settings.share ? ", shared by the transports" : "");"
+                         + " stream 0 and the preface: \(h.bytesUp) B up, \(h.bytesDown) B down (of \(h.socketBytesUp + h.socketBytesDown) B at the sockets)")
+        }
         if let c = r.serverCheck {
             if c.agrees {
                 lines.append("server /stats agrees with these byte, request and connection counts, to the byte"

@@ -34,6 +34,8 @@ public struct ClientReport: Equatable {
     public var reconnects = 0
     public var path = ""
     public var firstEventMillis: Double?
+    /// Mean latency of this client's first receipts, ms; nil without any.
+    public var latencyMeanMs: Double? = nil
 }
 
 public struct TransportResult: Equatable {
@@ -97,6 +99,17 @@ public struct TransportResult: Equatable {
         let delivered = events * Double(clients)
         return delivered > 0 ? Double(bytesUp + bytesDown) / delivered : nil
     }
+    /// (wire up + wire down) / events delivered: with TCP/IP headers and ACKs.
+    public var wireBytesPerEvent: Double? {
+        let delivered = events * Double(clients)
+        return delivered > 0 ? Double(wireBytesUp + wireBytesDown) / delivered : nil
+    }
+    /// Where the wire bytes went (ByteLedger.swift); its total is wire up + wire down.
+    public var ledger: ByteLedger { totals.ledger }
+    public var ledgerPerEvent: ByteLedger? {
+        let delivered = events * Double(clients)
+        return delivered > 0 ? ledger.divided(by: delivered) : nil
+    }
     public var failures: [String] { perClient.compactMap { $0.failure.map { "\($0)" } } }
 }
 
@@ -119,6 +132,22 @@ public struct ServerCheck: Equatable {
     }
 }
 
+/// `--http 2`: the race's HTTP/2 connections themselves. Their stream-0 frames (and the
+/// client's 24-byte preface) belong to no stream and no transport: the server counts them in the
+/// top-level "http2" object of /stats. Socket bytes = the transports' bytes + these.
+public struct HTTP2Usage: Equatable {
+    public var connections = 0
+    /// Stream 0 and the preface, sent and received by the clients.
+    public var bytesUp = 0
+    public var bytesDown = 0
+    /// Everything that crossed the clients' HTTP/2 sockets.
+    public var socketBytesUp = 0
+    public var socketBytesDown = 0
+    /// Socket bytes the codec charged to no stream and not to stream 0 (must be 0).
+    public var unaccounted = 0
+    public init() {}
+}
+
 public struct RaceResult: Equatable {
     public var settings: RaceSettings
     /// "in-process", "child process" or "url".
@@ -139,6 +168,9 @@ public struct RaceResult: Equatable {
     public var serverCheck: ServerCheck?
     /// The clock offset estimate latencies were corrected by; nil when none was needed.
     public var clockEstimate: ClockEstimate? = nil
+
+    /// `--http 2`: connections and their stream-0 bytes; nil over HTTP/1.1.
+    public var http2: HTTP2Usage?
 
     /// The JSON line `wirelab proxy` printed at exit (`--via`), verbatim.
     public var proxyReport: String?

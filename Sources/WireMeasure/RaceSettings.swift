@@ -15,6 +15,12 @@ public enum RaceTransport: String, CaseIterable, Equatable, Sendable {
     public var path: String { "/" + rawValue }
 }
 
+/// `race --http`: the HTTP version the clients speak.
+public enum RaceHTTPVersion: String, CaseIterable, Equatable, Sendable {
+    case http1_1 = "1.1"
+    case http2 = "2"
+}
+
 public enum RaceFormat: String, CaseIterable, Equatable {
     case table, markdown, csv, json
 }
@@ -50,6 +56,8 @@ public struct RaceSettings: Equatable {
     /// Seconds between short polls.
     public var pollInterval = 1.0
     public var format = RaceFormat.table
+    /// Request headers: a minimal client's, or Chromium's (BrowserHeaders.swift).
+    public var headers = RequestHeaderSet.minimal
 
     // MARK: PROTOCOL.md §8 settings
     /// `wirelab proxy` flags: clients go through a proxy race starts with them; nil: direct.
@@ -58,6 +66,12 @@ public struct RaceSettings: Equatable {
     public var reconnect = ReconnectKind.jitter
     /// Milliseconds: an auto client's connection that dies sooner, before any event, fails its step.
     public var fallbackAfter = 1000.0
+
+    // MARK: HTTP/2 (`--http 2`)
+    /// The HTTP version the clients speak: 1.1, or 2 with prior knowledge (h2c, RFC 9113 §3.3).
+    public var http = RaceHTTPVersion.http1_1
+    /// With HTTP/2: one connection carries one client of every transport (one browser tab).
+    public var share = false
 
     // MARK: library knobs (not in scenario files)
     /// The `wirelab` executable, for a child `wirelab serve` when the clients need more open
@@ -87,7 +101,7 @@ public struct RaceSettings: Equatable {
     public static let fallbackAfterRange = 0.0...600_000.0
     /// The keys a scenario file may hold.
     public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format",
-                                      "via", "reconnect", "fallback_after"]
+                                      "via", "reconnect", "fallback_after", "http", "share", "headers"]
     /// Keys a lesson's scenario.json adds for `wirelab lesson`; race ignores them, so
     /// `wirelab race --scenario Lessons/NN-slug/scenario.json` runs the lesson's base race.
     public static let lessonScenarioKeys = ["title", "lesson"]
@@ -161,11 +175,33 @@ public struct RaceSettings: Equatable {
             reconnect = kind
         }
         if let f = try number("fallback_after") { fallbackAfter = f }
+        if let v = dict["http"] {
+            var name: String?
+            switch v {
+            case .string(let s): name = s
+            case .number(let n): name = n == 2 ? "2" : n == 1.1 ? "1.1" : nil
+            default: break
+            }
+            guard let name, let version = RaceHTTPVersion(rawValue: name) else {
+                throw RaceSettingsError("scenario: 'http' must be \"1.1\" or \"2\"")
+            }
+            http = version
+        }
+        if let v = dict["share"] {
+            guard case .bool(let b) = v else { throw RaceSettingsError("scenario: 'share' must be true or false") }
+            share = b
+        }
         if let f = try string("format") {
             guard let format = RaceFormat(rawValue: f) else {
                 throw RaceSettingsError("scenario: 'format' must be one of \(RaceFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             self.format = format
+        }
+        if let h = try string("headers") {
+            guard let set = RequestHeaderSet(rawValue: h) else {
+                throw RaceSettingsError("scenario: 'headers' must be one of \(RequestHeaderSet.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            headers = set
         }
         try validate(prefix: "scenario: ")
     }
@@ -207,6 +243,9 @@ public struct RaceSettings: Equatable {
         try check(!transports.isEmpty, "transports", "a list of \(Self.transportNames)")
         try check(Self.fallbackAfterRange.contains(fallbackAfter), "fallback_after", "a number of milliseconds from 0 to 600000")
         if let url { _ = try RaceEndpoint(url: url, prefix: prefix) }
+        try check(!share || http == .http2, "share", "used with http 2 (one HTTP/2 connection for every transport)")
+        try check(http == .http1_1 || !transports.contains(.auto), "http",
+                  "1.1 with the auto transport (HTTP/2 races the four transports)")
     }
 
     /// The settings as the scenario JSON object (the `scenario` of `--format json`).
@@ -217,7 +256,8 @@ public struct RaceSettings: Equatable {
          ("clients", .number(Double(clients))), ("poll_interval", .number(pollInterval)),
          ("format", .string(format.rawValue)),
          ("via", via.map { .string($0) } ?? .null), ("reconnect", .string(reconnect.rawValue)),
-         ("fallback_after", .number(fallbackAfter))]
+         ("fallback_after", .number(fallbackAfter)),
+         ("http", .string(http.rawValue)), ("share", .bool(share)), ("headers", .string(headers.rawValue))]
     }
 }
 

@@ -6,15 +6,17 @@
 //     masking key");
 //   - answer each Ping with a Pong carrying the same payload (§5.5.2);
 //   - end with the closing handshake (§7.1.2): send Close 1000, wait for the server's Close
-//     and for it to close the TCP connection (§7.1.1: the server closes first).
+//     and for it to close the TCP connection (§7.1.1: the server closes first). The handshake's
+//     state is WireCodec's `WebSocketCloseState`, the same value the server keeps.
 // A connection dropped before the client has every event of the run is reopened with
 // `since=<last id seen>` after the reconnect policy's delay (PROTOCOL.md §8).
 import WireLoop
 import WireCodec
 
 final class WebSocketClient: RaceClient {
-    private enum Phase { case handshaking, open, closing }
+    private enum Phase { case handshaking, open(WebSocketCloseState) }
     private var phase = Phase.handshaking
+    private var isOpenForData: Bool { if case .open(let c) = phase { return c.canSendData }; return false }
     private var key = ""
     private var handshake = HTTPResponseParser()
     private var decoder = WebSocketFrameDecoder(requireMasked: false, maxPayload: 16 << 20)
@@ -34,8 +36,11 @@ final class WebSocketClient: RaceClient {
         key = WebSocketHandshake.makeKey()
         var target = "/ws?client=\(name)"
         if let since = resumeID { target = "/ws?since=\(since)&client=\(name)" }
-        send(request(target, [("Upgrade", "websocket"), ("Connection", "Upgrade"),
-                              ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]))
+        let upgrade = request(target, [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                                       ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]
+                                       + context.headers.fields(for: .ws, hostHeader: context.endpoint.hostHeader))
+        counts.handshakeUp += upgrade.count
+        send(upgrade)
     }
 
     override func runEnded() {
@@ -44,9 +49,12 @@ final class WebSocketClient: RaceClient {
 
     /// §7.1.2 Start the WebSocket Closing Handshake: a Close frame with code 1000.
     private func startClosing() {
-        guard phase == .open else { return finishedForGood() }
-        phase = .closing
-        sendFrame(.close, WebSocketFrameEncoder.closePayload(code: WebSocketCloseCode.normalClosure.rawValue))
+        guard case .open(var closing) = phase,
+              case .sendClose(let code) = closing.sendClose(code: WebSocketCloseCode.normalClosure.rawValue) else {
+            return finishedForGood()
+        }
+        phase = .open(closing)
+        sendFrame(.close, WebSocketFrameEncoder.closePayload(code: code))
         // If the server never answers, close anyway.
         closeTimer = context.loop.schedule(afterNanos: 2_000_000_000) { [weak self] in self?.finishedForGood() }
     }
@@ -57,11 +65,12 @@ final class WebSocketClient: RaceClient {
     }
 
     override func didReceive(_ bytes: UnsafeRawBufferPointer) {
-        if phase == .handshaking {
+        if case .handshaking = phase {
             handshake.feed(bytes)
             do {
                 guard let part = try handshake.nextPart() else { return }
                 guard case .head(let head) = part else { return fail("bad WebSocket handshake answer") }
+                counts.handshakeDown += head.wireCount
                 guard head.status == 101 else { return httpFailed("GET /ws answered \(head.status), not 101") }
                 // §4.1: the client checks Upgrade, Connection and Sec-WebSocket-Accept.
                 guard head.header("Upgrade")?.lowercased() == "websocket",
@@ -72,7 +81,7 @@ final class WebSocketClient: RaceClient {
             } catch {
                 return fail("bad WebSocket handshake answer: \(error)")
             }
-            phase = .open
+            phase = .open(.open)
             becameReady()
             let early = handshake.takeBufferedBytes()
             if !early.isEmpty { decoder.feed(early) }
@@ -89,25 +98,30 @@ final class WebSocketClient: RaceClient {
                 guard let message = try assembler.receive(frame) else { continue }
                 switch message {
                 case .text(let payload):
+                    counts.payloadDown += payload.count
                     if let stamp = EventScanner.event(payload) { received(stamp) }
-                    if phase == .open && context.runOver && hasAllEvents { startClosing() }
+                    if isOpenForData && context.runOver && hasAllEvents { startClosing() }
                 case .binary:
                     break
                 case .ping(let payload):
                     // §5.5.2 "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
                     // response ... the Pong frame ... MUST have identical Application data".
-                    if phase == .open { sendFrame(.pong, payload) }
+                    // Ledger: the ping down (2-byte header, unmasked) and our pong up (6: + mask).
+                    counts.heartbeatDown += 2 + payload.count
+                    if isOpenForData { counts.heartbeatUp += 6 + payload.count; sendFrame(.pong, payload) }
                 case .pong:
                     break
                 case .close(let code, _):
-                    if phase == .open {
+                    guard case .open(var closing) = phase else { break }
+                    if case .sendClose(let answer) = closing.receivedClose(code: code) {
                         // The server started closing: echo its code (§5.5.1), then wait for EOF.
-                        phase = .closing
-                        sendFrame(.close, WebSocketFrameEncoder.closePayload(code: code ?? 1000))
+                        sendFrame(.close, WebSocketFrameEncoder.closePayload(code: answer))
+                        closing.answeredClose()
                         closeTimer = context.loop.schedule(afterNanos: 2_000_000_000) { [weak self] in
                             self?.finishedForGood()
                         }
                     }
+                    phase = .open(closing)
                 }
             }
         } catch let error as WebSocketError {
@@ -119,7 +133,8 @@ final class WebSocketClient: RaceClient {
 
     override func connectionLost() {
         closeTimer?.cancel()
-        if context.runOver && (phase == .closing || hasAllEvents) { return finishedForGood() }
+        if case .open(let closing) = phase, closing != .open, context.runOver { return finishedForGood() }
+        if context.runOver && hasAllEvents { return finishedForGood() }
         phase = .handshaking
         reconnectAfterDrop()
     }

@@ -1,7 +1,7 @@
 // GET / : the classroom page; GET /classroom : the teacher view.
 //
 // The pages are plain files in Resources/ (HTML, CSS, JavaScript: no build step, no external
-// URLs). The router sends only `/` and `/classroom` here, so each page is served as ONE
+// URLs). The router sends only `/` and `/classroom` here (Conversation answers with these bytes), so each page is served as ONE
 // self-contained HTML document: at first use we read the files once, replace every
 // `<link rel="stylesheet" href="X.css">` and `<script src="X.js"></script>` by the file's text,
 // and cache the bytes. One request per page load, no static-file route.
@@ -15,14 +15,6 @@ import Foundation
 import WireCodec
 
 enum ClassroomPage {
-    static func serve(_ request: HTTPRequest, on c: Connection) {
-        c.respond(to: request, status: 200, contentType: "text/html; charset=utf-8", body: classroomBytes, tag: .none)
-    }
-
-    static func serveTeacherView(_ request: HTTPRequest, on c: Connection) {
-        c.respond(to: request, status: 200, contentType: "text/html; charset=utf-8", body: teacherBytes, tag: .none)
-    }
-
     // Built once, on first use (Swift runs a static let's initializer exactly once, thread-safely).
     static let classroomBytes: [UInt8] = Array(page("classroom.html").utf8)
     static let teacherBytes: [UInt8] = Array(page("teacher.html").utf8)

@@ -1,120 +1,167 @@
-// A Connection is one accepted TCP socket and the small state machine that drives it
-// (design: reading head -> routing -> streaming / upgraded / closing):
-//
-//     .http ──(GET /longpoll, nothing new)──▶ .longPolling ──(event or timeout)──▶ .http
-//       │ ──(GET /sse)──────────────────────▶ .sse
-//       │ ──(GET /ws, /echo + Upgrade)──────▶ .webSocket
-//       └──(error, Connection: close, shutdown)──▶ .draining ──(EOF or 2 s)──▶ .closed
-//
-// This file holds the socket side: reading, the output queue, closing. The phases live in
-// Connection+HTTP.swift, LongPoll.swift, SSEStream.swift and WebSocketSession.swift.
+// A Connection is one accepted TCP socket: it owns the socket and the output queue, feeds what
+// it reads to its `Conversation` (the state machine that decides what the bytes mean, see
+// Conversation.swift) and applies the actions the conversation returns. Nothing else decides
+// anything here: reading, writing, timers and closing are all it does.
 // A connection belongs to one Worker and is touched only on that worker's loop thread.
 import WireLoop
 import WireCodec
 
 final class Connection: FDHandler {
-    enum Phase { case http, longPolling, sse, webSocket, draining, closed }
-
     let fd: Int32
     let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
-    let isLoopback: Bool
-    var phase = Phase.http
+    let conversation: Conversation
     /// Slots in the worker's registries (swap-remove bookkeeping).
     var registryIndex = -1
     var subscriberSlot = -1
 
-    // Reading HTTP.
-    var parser: HTTPRequestParser
-    /// Bytes read whose request is not complete yet; attributed when it is.
-    var unattributedIn = 0
-    var consumedSoFar = 0
-    /// 408 deadline for an incomplete head (monotonic ns, 0: none).
-    var headDeadline: Int64
-    /// Silent close of an idle keep-alive connection (0: none).
-    var idleDeadline: Int64 = 0
-    /// Which transports and clients this connection has already been counted for.
-    var countedTransports: UInt8 = 0
-    var countedClients: [ClientCounters] = []
-    /// Who the bytes of the current exchange belong to.
-    var tag = CounterTag.none
-
-    // Writing: a queue of byte arrays (shared, not copied: an event's frame is one array
-    // written to every subscriber) with the offset already written of the first.
+    // The output queue: byte arrays (shared, not copied: an event's frame is one array written
+    // to every subscriber) with the offset already written of the first.
     private var output: [(bytes: [UInt8], tag: CounterTag)] = []
     private var outputHead = 0
     private var outputOffset = 0
     private(set) var pendingOutput = 0
-    private var wantsWritable = false
-    var closeWhenFlushed = false
-    private var drainDeadline: Int64 = 0
-
-    // Phase state.
-    var longPoll: LongPollWait?
-    var sse: SSEStream?
-    var webSocket: WebSocketSession?
+    /// When the queue last made progress (PROTOCOL.md §9 `--send-timeout`).
+    private var lastProgress: Int64 = 0
+    private var interest = SelectorInterest.read
+    private var timer: LoopTimer?
+    private(set) var isClosed = false
 
     init(fd: Int32, worker: Worker, isLoopback: Bool) {
         self.fd = fd
         self.worker = worker
-        self.isLoopback = isLoopback
-        parser = HTTPRequestParser(maxHeadBytes: worker.config.maxHeadBytes, maxBodyBytes: worker.config.maxBodyBytes)
-        headDeadline = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: worker.config.headTimeout)
+        conversation = Conversation(context: worker.context, isLoopback: isLoopback,
+                                    localAddress: { Socket.localAddressLiteral(fd) })
     }
 
     var stats: StatsShard { worker.stats }
 
-    // MARK: reading
+    // MARK: events from the loop
 
     func handleReadable() {
-        // Read until the kernel has nothing more, but at most 4 buffers per wake-up so one busy
-        // peer cannot starve the others on this loop.
-        for _ in 0..<4 {
-            guard phase != .closed else { return }
-            switch Socket.read(fd, into: worker.readBuffer) {
-            case .bytes(let n):
-                received(UnsafeRawBufferPointer(rebasing: worker.readBuffer[0..<n]))
-                if n < worker.readBuffer.count { return }
-            case .wouldBlock:
-                return
-            case .closed:
-                peerClosedInput()
-                return
-            }
-        }
-    }
-
-    private func received(_ bytes: UnsafeRawBufferPointer) {
-        switch phase {
-        case .http, .longPolling:
-            unattributedIn += bytes.count
-            parser.feed(bytes)
-            if phase == .http { processRequests() }
-        case .sse:
-            stats.addBytesIn(bytes.count, tag)       // a stream's client has nothing to say; count it anyway
-        case .webSocket:
-            stats.addBytesIn(bytes.count, tag)
-            receivedWebSocketBytes(bytes)
-        case .draining:
-            stats.addBytesIn(bytes.count, tag)
+        assert(worker.loop.isOnLoopThread, "a connection is touched only by its own loop's thread")
+        // One buffer per wake-up (level-triggered: the rest wakes us again next turn), so a peer
+        // that pipelines thousands of requests cannot hold the loop: the loop's queue (events to
+        // fan out, /stats snapshots) runs between its reads. Never more than the conversation allows.
+        let allowance = min(conversation.readAllowance, worker.readBuffer.count)
+        guard !isClosed, allowance > 0 else { return apply() }
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: worker.readBuffer[0..<allowance])
+        switch Socket.read(fd, into: buffer) {
+        case .bytes(let n):
+            conversation.bytesRead(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            apply()
+        case .wouldBlock:
+            return
         case .closed:
-            break
+            conversation.peerClosed()
+            apply()
         }
     }
 
-    private func peerClosedInput() {
-        // HTTP/1.0-style half-close after a request is rare; a closed reader is a gone client.
-        close()
+    func handleHangup() {
+        guard !isClosed else { return }
+        conversation.peerClosed()
+        apply()
     }
 
-    func handleHangup() { close() }
+    func handleWritable() {
+        assert(worker.loop.isOnLoopThread, "a connection is touched only by its own loop's thread")
+        flush()
+        apply()
+    }
+
+    /// An event published on the feed (the worker's broadcast).
+    func deliver(_ event: PublishedEvent, webSocket: Bool) {
+        if webSocket { conversation.deliverToWebSocket(event) } else { conversation.deliverToSSE(event) }
+        apply()
+    }
+
+    /// An event for the streams of this connection's HTTP/2 session.
+    func deliverHTTP2(_ event: PublishedEvent) {
+        conversation.http2Session?.eventPublished(event)
+        apply()
+    }
+
+    func answerLongPoll(_ body: PollBody) {
+        conversation.answerLongPoll(body)
+        apply()
+    }
+
+    func statsGathered(_ totals: StatsTotals, uptime: Double) {
+        guard !isClosed else { return }
+        conversation.statsGathered(totals, uptime: uptime)
+        apply()
+    }
+
+    /// The worker's sweep, a few times a second: the send timeout, then the conversation's clock.
+    func housekeeping(now: Int64) {
+        if pendingOutput > 0 && now - lastProgress >= LoopClock.nanos(seconds: worker.config.sendTimeout) {
+            conversation.end()      // PROTOCOL.md §9: queued output made no progress
+        } else {
+            conversation.timer(now: now)
+        }
+        apply()
+    }
+
+    func shutdown() { conversation.shutdown(); apply() }
+    func drop() { conversation.drop(); apply() }
+
+    // MARK: applying actions
+
+    /// Performs the conversation's actions, then tells it how much output is still queued
+    /// (which may produce more: the next pipelined answer, the next piece of a replay).
+    private func apply() {
+        repeat {
+            var i = 0
+            while i < conversation.actions.count {
+                perform(conversation.actions[i])
+                i += 1
+            }
+            conversation.clearActions()
+            if isClosed { return }
+            conversation.outputChanged(queued: pendingOutput)
+        } while !conversation.actions.isEmpty
+    }
+
+    private func perform(_ action: Conversation.Action) {
+        switch action {
+        case .write(let bytes, let tag): send(bytes, tag: tag)
+        case .pauseReading: setInterest(read: false)
+        case .resumeReading: setInterest(read: true)
+        case .subscribe(.sse): worker.sseSubscribers.add(self)
+        case .subscribe(.webSocket): worker.webSocketSubscribers.add(self)
+        case .subscribe(.longPoll): worker.longPollWaiters.add(self)
+        case .subscribe(.http2): worker.http2Sessions.add(self)
+        case .unsubscribe: worker.unsubscribe(self)
+        case .schedule(let deadline):
+            timer?.cancel()
+            timer = worker.loop.schedule(atNanos: deadline) { [weak self] in
+                guard let self = self, !self.isClosed else { return }
+                self.conversation.timer(now: LoopClock.monotonicNanos())
+                self.apply()
+            }
+        case .dropQueuedOutput: dropUnstartedOutput()
+        case .gatherStats: worker.gatherStats(for: self)
+        case .halfClose: Socket.shutdownWrite(fd)
+        case .close: closeSocket()
+        }
+    }
+
+    private func setInterest(read: Bool? = nil) {
+        var wanted = SelectorInterest()
+        if read ?? interest.contains(.read) { wanted.insert(.read) }
+        if outputHead < output.count { wanted.insert(.write) }
+        guard wanted != interest, !isClosed else { return }
+        interest = wanted
+        worker.loop.setInterest(fd: fd, wanted)
+    }
 
     // MARK: writing
 
     /// Writes `bytes` now if the socket takes them, else queues the rest. Bytes are counted for
     /// `tag` as write() accepts them.
     // LESSON: byte-counting
-    func send(_ bytes: [UInt8], tag: CounterTag) {
-        guard phase != .closed, !bytes.isEmpty else { return }
+    private func send(_ bytes: [UInt8], tag: CounterTag) {
+        guard !isClosed, !bytes.isEmpty else { return }
         var offset = 0
         if outputHead == output.count {
             switch bytes.withUnsafeBytes({ Socket.write(fd, $0) }) {
@@ -125,134 +172,77 @@ final class Connection: FDHandler {
             case .wouldBlock:
                 break
             case .closed:
-                close()
-                return
+                return conversation.peerClosed()
             }
+            outputOffset = offset
+            lastProgress = LoopClock.monotonicNanos()
         }
-        if output.isEmpty || outputHead == output.count { outputOffset = offset }
         output.append((bytes, tag))
-        pendingOutput += bytes.count - offset
-        if pendingOutput > worker.config.maxPendingOutput {
-            // A subscriber that cannot keep up would make us buffer without bound: drop it.
-            close()
-            return
-        }
-        if !wantsWritable {
-            wantsWritable = true
-            worker.loop.setInterest(fd: fd, [.read, .write])
-        }
+        changePending(by: bytes.count - offset)
+        setInterest()
     }
 
-    func handleWritable() {
+    private func flush() {
+        var progressed = false
         while outputHead < output.count {
             let (bytes, tag) = output[outputHead]
             let result = bytes.withUnsafeBytes { Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[outputOffset...])) }
             switch result {
             case .bytes(let n):
                 stats.addBytesOut(n, tag)
-                pendingOutput -= n
+                changePending(by: -n)
+                progressed = true
                 outputOffset += n
                 if outputOffset == bytes.count {
                     outputHead += 1
                     outputOffset = 0
                 }
             case .wouldBlock:
+                if progressed { lastProgress = LoopClock.monotonicNanos() }
                 return
             case .closed:
-                close()
-                return
+                return conversation.peerClosed()
             }
         }
-        output.removeAll(keepingCapacity: false)
+        // Drained: give the queue's memory back (a burst's peak is not kept).
+        output = []
         outputHead = 0
-        if wantsWritable {
-            wantsWritable = false
-            worker.loop.setInterest(fd: fd, .read)
-        }
-        if closeWhenFlushed { lingeringClose() }
+        setInterest()
     }
 
-    var hasPendingOutput: Bool { outputHead < output.count }
+    /// Drops queued arrays the socket has not started on; a half-written one is kept whole so
+    /// the peer never sees half a frame or chunk.
+    private func dropUnstartedOutput() {
+        let keep = outputHead < output.count && outputOffset > 0 ? 1 : 0
+        let dropFrom = outputHead + keep
+        guard dropFrom < output.count else { return }
+        var dropped = 0
+        for i in dropFrom..<output.count { dropped += output[i].bytes.count }
+        output.removeSubrange(dropFrom...)
+        changePending(by: -dropped)
+    }
+
+    private func changePending(by delta: Int) {
+        pendingOutput += delta
+        worker.queuedBytesChanged(by: delta)
+    }
 
     /// Between requests on a keep-alive connection: nothing half-read, nothing to write.
-    var isIdleBetweenRequests: Bool { phase == .http && !parser.hasPartialRequest && !hasPendingOutput && unattributedIn == 0 }
+    var isIdleBetweenRequests: Bool { pendingOutput == 0 && conversation.isIdleBetweenRequests }
 
     // MARK: closing
 
-    /// Close once everything queued is written.
-    func closeAfterFlush() {
-        closeWhenFlushed = true
-        if !hasPendingOutput { lingeringClose() }
-    }
-
-    /// Half-close, then read and discard until the peer closes (or 2 s pass). Closing at once
-    /// with unread input would make the kernel send RST, and the peer could lose our last
-    /// response or close frame (RFC 9112 §9.6 describes the same "staged" close).
-    private func lingeringClose() {
-        guard phase != .closed, phase != .draining else { return }
-        leavePhase()
-        phase = .draining
-        Socket.shutdownWrite(fd)
-        drainDeadline = LoopClock.monotonicNanos() + 2_000_000_000
-    }
-
-    /// Close now.
-    func close() {
-        guard phase != .closed else { return }
-        leavePhase()
-        phase = .closed
-        countClosed()
+    private func closeSocket() {
+        guard !isClosed else { return }
+        isClosed = true
+        timer?.cancel()
+        timer = nil
+        conversation.countClosed()
         worker.loop.remove(fd: fd)
         Socket.closeFD(fd)
-        output.removeAll()
+        changePending(by: -pendingOutput)
+        output = []
+        outputHead = 0
         worker.forget(self)
-    }
-
-    /// The connection is gone: it no longer counts as open for its transports and clients.
-    private func countClosed() {
-        for t in Transport.allCases where countedTransports & (1 << UInt8(t.rawValue)) != 0 {
-            stats.connectionClosed(CounterTag(transport: t, client: nil))
-        }
-        for c in countedClients { stats.connectionClosed(CounterTag(transport: nil, client: c)) }
-    }
-
-    /// Undo what the current phase registered (timers, subscriber lists).
-    private func leavePhase() {
-        longPoll?.timer?.cancel()
-        longPoll = nil
-        worker.sseSubscribers.remove(self)
-        worker.webSocketSubscribers.remove(self)
-        worker.longPollWaiters.remove(self)
-    }
-
-    // MARK: timeouts and heartbeats (the worker's sweep calls this a few times a second)
-
-    func housekeeping(now: Int64, heartbeat: Int64) {
-        switch phase {
-        case .http:
-            if headDeadline > 0 && now >= headDeadline {
-                requestTimedOut()
-            } else if idleDeadline > 0 && now >= idleDeadline && !parser.hasPartialRequest {
-                close()     // PROTOCOL.md §3: an idle keep-alive connection may be closed silently.
-            }
-        case .sse:
-            sseHeartbeat(now: now, heartbeat: heartbeat)
-        case .webSocket:
-            webSocketHeartbeat(now: now, heartbeat: heartbeat)
-        case .draining:
-            if now >= drainDeadline { close() }
-        case .longPolling, .closed:
-            break
-        }
-    }
-
-    /// Server shutdown: say goodbye the way each phase can.
-    func shutdown() {
-        switch phase {
-        case .webSocket: webSocketShutdown()
-        case .sse: sseShutdown()
-        case .longPolling, .http, .draining: close()
-        case .closed: break
-        }
     }
 }

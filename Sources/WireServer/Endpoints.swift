@@ -1,60 +1,80 @@
-// The small endpoints: /stats, /publish, /control (PROTOCOL.md §2).
+// The small endpoints: /stats, /publish, /control (PROTOCOL.md §2), as steps of the conversation.
 import Foundation
 import WireCodec
 
-enum Endpoints {
-    static func stats(_ request: HTTPRequest, on c: Connection) {
-        let server = c.worker.server
-        if let name = request.query["client"] {
-            guard Router.isValidClientName(name) else {
-                return c.respondError(to: request, status: 400, "client must be 1-64 characters of A-Z a-z 0-9 _ . -")
-            }
-            return c.respondJSON(to: request, server.stats.clientJSON(name))
+extension Conversation {
+    /// Every loop's counters arrived (`Action.gatherStats`): answer the `/stats` request.
+    func statsGathered(_ totals: StatsTotals, uptime: Double) {
+        if case .http2(let h2) = state { return h2.statsGathered(totals, uptime: uptime) }
+        guard case .awaitingStats(let request, let question) = state else { return }
+        backToHTTP()
+        respondJSON(to: request, statsBody(totals, uptime: uptime, question))
+    }
+
+    func statsBody(_ totals: StatsTotals, uptime: Double, _ question: StatsQuestion) -> String {
+        switch question {
+        case .all: return totals.json(uptime: uptime, eventsPublished: feed.latestID)
+        case .client(let name): return totals.clientJSON(name)
+        case .open: return totals.openJSON()
         }
-        c.respondJSON(to: request, server.stats.json(eventsPublished: server.feed.latestID))
     }
 
     /// POST /publish: the body is the message, as text/plain or as JSON {"data":"..."}.
     // LESSON: talk-back-post
-    static func publish(_ request: HTTPRequest, on c: Connection) {
+    func publish(_ request: HTTPRequest) {
+        let (status, body) = publishAnswer(request)
+        respond(to: request, status: status, contentType: "application/json", body: body)
+    }
+
+    /// The answer to POST /publish (status, JSON body), for HTTP/1.1 and HTTP/2 alike.
+    func publishAnswer(_ request: HTTPRequest) -> (Int, [UInt8]) {
         let body = request.body
         guard UTF8Validator.isValid(body) else {
-            return c.respondError(to: request, status: 400, "body is not valid UTF-8")
+            return (400, JSON.errorBody("body is not valid UTF-8"))
         }
         let contentType = (request.headers["Content-Type"] ?? "text/plain").lowercased()
         let message: String
         if contentType.hasPrefix("application/json") {
             struct Message: Decodable { var data: String }
             guard let m = try? JSONDecoder().decode(Message.self, from: Data(body)) else {
-                return c.respondError(to: request, status: 400, "JSON body must be {\"data\":\"...\"} with a string data")
+                return (400, JSON.errorBody("JSON body must be {\"data\":\"...\"} with a string data"))
             }
             message = m.data
         } else {
             message = String(decoding: body, as: UTF8.self)
         }
-        let event = c.worker.feed.publish(topic: .chat, data: message)
-        c.respondJSON(to: request, "{\"id\":\(event.id)}")
+        let event = feed.publish(topic: .chat, data: message)
+        return (200, Array("{\"id\":\(event.id)}".utf8))
     }
 
     /// POST /control {"rate":R,"size":B}: loopback callers, or the bearer token `serve` printed.
-    static func control(_ request: HTTPRequest, on c: Connection) {
-        let server = c.worker.server
+    func control(_ request: HTTPRequest) {
+        let (status, body) = controlAnswer(request)
+        respond(to: request, status: status, contentType: "application/json", body: body)
+    }
+
+    /// The answer to POST /control (status, JSON body), for HTTP/1.1 and HTTP/2 alike.
+    func controlAnswer(_ request: HTTPRequest) -> (Int, [UInt8]) {
         let token = request.headers["Authorization"]?.trimmingSpacesString()
-        guard (c.isLoopback && server.config.trustLoopback) || token == "Bearer \(server.controlToken)" else {
-            return c.respondError(to: request, status: 403, "control needs a loopback caller or Authorization: Bearer <token printed by serve>")
+        guard (isLoopback && config.trustLoopback) || token == "Bearer \(context.controlToken)" else {
+            return (403, JSON.errorBody("control needs a loopback caller or Authorization: Bearer <token printed by serve>"))
         }
         struct Control: Decodable { var rate: Double?; var size: Int? }
         guard let control = try? JSONDecoder().decode(Control.self, from: Data(request.body)),
               control.rate != nil || control.size != nil else {
-            return c.respondError(to: request, status: 400, "body must be JSON {\"rate\":R,\"size\":B} with at least one key")
+            return (400, JSON.errorBody("body must be JSON {\"rate\":R,\"size\":B} with at least one key"))
         }
         if let r = control.rate, !(r >= 0 && r <= 100_000 && r.isFinite) {
-            return c.respondError(to: request, status: 400, "rate must be a number from 0 to 100000 (events per second)")
+            return (400, JSON.errorBody("rate must be a number from 0 to 100000 (events per second)"))
         }
         if let s = control.size, !(0...1_048_576).contains(s) {
-            return c.respondError(to: request, status: 400, "size must be an integer from 0 to 1048576")
+            return (400, JSON.errorBody("size must be an integer from 0 to 1048576"))
         }
-        server.control(rate: control.rate, size: control.size)
-        c.respondJSON(to: request, "{\"rate\":\(JSON.number(server.feed.rate)),\"size\":\(server.feed.size)}")
+        context.control(control.rate, control.size)
+        return (200, Array("{\"rate\":\(JSON.number(feed.rate)),\"size\":\(feed.size)}".utf8))
     }
+}
+
+extension String {
+    func trimmingSpacesString() -> String { String(Substring(self).trimmingSpaces()) }
 }

@@ -23,8 +23,11 @@ public final class Feed {
     private var latest = 0
     private var _rate: Double
     private var _size: Int
-    /// Called for every publish, in id order, on the publishing thread.
+    /// Called for every publish, in id order, on the publishing thread, under the lock: it must
+    /// only queue (no system call, no I/O).
     public var onPublish: ((PublishedEvent) -> Void)?
+    /// Called after each publish once the lock is released: wake whoever `onPublish` queued for.
+    public var afterPublish: (() -> Void)?
 
     /// Stamps `ts` and answers GET /time (ServerConfig.wallClock; tests shift it).
     public let wallMicros: () -> Int64
@@ -65,6 +68,7 @@ public final class Feed {
             onPublish?(e)
             return e
         }
+        afterPublish?()
         return event
     }
 

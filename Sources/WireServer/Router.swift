@@ -1,45 +1,105 @@
-// Routing: which handler answers which request (PROTOCOL.md §2), and the checks every transport
-// endpoint shares: methods, query parameters, the client tag, Origin.
+// Routing (PROTOCOL.md §2): which answer a request gets, decided from the request alone.
+// `route` is a pure function: it reads the request and the trust settings and returns a `Route`;
+// the conversation (Conversation.swift) acts on it. The checks every transport endpoint shares
+// live here too: methods, query parameters, the `client=` tag, and who may do what (§9).
 import WireCodec
-import WireLoop
+
+/// What a request asks for, with its parameters checked.
+enum Route {
+    case poll(TransportQuery)
+    case longPoll(TransportQuery)
+    case sse(TransportQuery)
+    /// /ws, /echo and an upgrade to /; `mayPublish`: the page's Origin may use `publish` (§9).
+    case webSocket(TransportQuery, echo: Bool, mayPublish: Bool)
+    case classroomPage, teacherView
+    case stats(client: String?), classroomStats, time, healthz
+    case publish, control
+    /// OPTIONS / CORS preflight (Fetch standard §3.2.2).
+    case preflight(allow: String)
+    /// An error answer (400, 403, 404, 405) counted for this transport and client.
+    case refuse(status: Int, message: String, extraHeaders: String, transport: Transport?, client: String?)
+}
+
+extension Route {
+    /// Whose counters the request goes to (PROTOCOL.md §2 /stats): its transport and client.
+    var transport: Transport? {
+        switch self {
+        case .poll: return .poll
+        case .longPoll: return .longpoll
+        case .sse: return .sse
+        case .webSocket: return .ws
+        case .refuse(_, _, _, let t, _): return t
+        default: return nil
+        }
+    }
+    var client: String? {
+        switch self {
+        case .poll(let q), .longPoll(let q), .sse(let q), .webSocket(let q, _, _): return q.client
+        case .refuse(_, _, _, _, let c): return c
+        default: return nil
+        }
+    }
+}
+
+/// The checked query of a transport endpoint.
+struct TransportQuery {
+    var transport: Transport
+    var client: String?
+    var since: Int?
+    var limit = 1000
+    var timeout = 25
+}
+
+/// Who the server is, for the Origin rule (PROTOCOL.md §9).
+struct OriginTrust {
+    /// `--allow-origin` values.
+    var allowList: [String]
+    /// The port the server listens on.
+    var port: Int
+    /// The literal IP address the connection arrived at ("10.0.0.5", "[fe80::1]"), if known.
+    var localHost: String?
+}
 
 enum Router {
     static let getMethods = "GET, HEAD"
 
-    static func route(_ request: HTTPRequest, on c: Connection) {
+    static func route(_ request: HTTPRequest, trust: OriginTrust) -> Route {
         let path = request.path
         let isGet = request.method == "GET" || request.method == "HEAD"
         if request.method == "OPTIONS", let allow = allowedMethods(path) {
-            return preflight(request, c, allow: allow)
+            let stateChanging = allow == "POST"
+            guard originAllowed(request, trust, stateChanging: stateChanging) else { return forbidden() }
+            return .preflight(allow: allow)
         }
         switch path {
         case "/poll", "/longpoll", "/sse", "/ws", "/echo", "/":
-            guard isGet else { return methodNotAllowed(request, c, allow: getMethods) }
-            guard originAllowed(request, c) else {
-                return c.respondError(to: request, status: 403, "Origin not allowed", tag: .none)
+            guard isGet else { return methodNotAllowed(request, allow: getMethods) }
+            guard originAllowed(request, trust, stateChanging: false) else {
+                // Counted like every answer, for the transport and client it asked for.
+                let client = request.query["client"].flatMap { isValidClientName($0) ? $0 : nil }
+                return path == "/" && !isUpgrade(request) ? forbidden() : forbidden(transportOf(path), client)
             }
-            if path == "/" && !isUpgrade(request) {
-                c.countRequest(.none)
-                return ClassroomPage.serve(request, on: c)
-            }
-            routeTransport(request, path: path, on: c)
+            if path == "/" && !isUpgrade(request) { return .classroomPage }
+            return routeTransport(request, path: path, trust: trust)
         case "/stats", "/time", "/healthz", "/classroom", "/classroom/stats":
-            guard isGet else { return methodNotAllowed(request, c, allow: getMethods) }
-            c.countRequest(.none)
+            guard isGet else { return methodNotAllowed(request, allow: getMethods) }
             switch path {
-            case "/stats": Endpoints.stats(request, on: c)
-            case "/time": c.respondJSON(to: request, "{\"ts\":\(c.worker.feed.wallMicros())}")
-            case "/healthz": c.respond(to: request, status: 200, contentType: "text/plain", body: Array("ok".utf8), tag: .none)
-            case "/classroom/stats": c.respondJSON(to: request, c.worker.server.stats.openJSON())
-            default: ClassroomPage.serveTeacherView(request, on: c)
+            case "/stats":
+                let name = request.query["client"]
+                if let name = name, !isValidClientName(name) { return badClient(transport: nil) }
+                return .stats(client: name)
+            case "/time": return .time
+            case "/healthz": return .healthz
+            case "/classroom/stats": return .classroomStats
+            default: return .teacherView
             }
         case "/publish", "/control":
-            guard request.method == "POST" else { return methodNotAllowed(request, c, allow: "POST") }
-            c.countRequest(.none)
-            if path == "/publish" { Endpoints.publish(request, on: c) } else { Endpoints.control(request, on: c) }
+            guard request.method == "POST" else { return methodNotAllowed(request, allow: "POST") }
+            // PROTOCOL.md §9: a state-changing request from a browser comes from our own origin.
+            guard originAllowed(request, trust, stateChanging: true) else { return forbidden() }
+            return path == "/publish" ? .publish : .control
         default:
-            c.countRequest(.none)
-            c.respondError(to: request, status: 404, "no such path: \(path)")
+            return .refuse(status: 404, message: "no such path: \(path)", extraHeaders: "", transport: nil, client: nil)
         }
     }
 
@@ -52,70 +112,55 @@ enum Router {
         }
     }
 
-    /// OPTIONS, and the CORS preflight a browser sends before a cross-origin POST with JSON
-    /// (Fetch standard §3.2.2): say which methods and headers are fine.
-    private static func preflight(_ request: HTTPRequest, _ c: Connection, allow: String) {
-        c.countRequest(.none)
-        guard originAllowed(request, c) else {
-            return c.respondError(to: request, status: 403, "Origin not allowed")
-        }
-        var extra = "Allow: \(allow), OPTIONS\r\n"
-        if request.headers["Origin"] != nil {
-            extra += "Access-Control-Allow-Methods: \(allow)\r\nAccess-Control-Allow-Headers: Content-Type, Authorization, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n"
-        }
-        c.respond(to: request, status: 204, contentType: nil, body: [], tag: .none, extraHeaders: extra)
+    private static func forbidden(_ transport: Transport? = nil, _ client: String? = nil) -> Route {
+        .refuse(status: 403, message: "Origin not allowed", extraHeaders: "", transport: transport, client: client)
     }
 
-    private static func methodNotAllowed(_ request: HTTPRequest, _ c: Connection, allow: String) {
-        c.countRequest(.none)
-        c.respondError(to: request, status: 405, "method \(request.method) not allowed on \(request.path)",
-                       extraHeaders: "Allow: \(allow)\r\n")
-    }
-
-    /// The four transports and /echo: validate the query, tag the request, hand over.
-    private static func routeTransport(_ request: HTTPRequest, path: String, on c: Connection) {
-        let query = request.query
-        let transport: Transport
+    static func transportOf(_ path: String) -> Transport {
         switch path {
-        case "/poll": transport = .poll
-        case "/longpoll": transport = .longpoll
-        case "/sse": transport = .sse
-        default: transport = .ws      // /ws, /echo and an upgrade to /
+        case "/poll": return .poll
+        case "/longpoll": return .longpoll
+        case "/sse": return .sse
+        default: return .ws      // /ws, /echo and an upgrade to /
         }
-        var tag = CounterTag(transport: transport, client: nil)
+    }
+
+    private static func badClient(transport: Transport?) -> Route {
+        .refuse(status: 400, message: "client must be 1-64 characters of A-Z a-z 0-9 _ . -", extraHeaders: "",
+                transport: transport, client: nil)
+    }
+
+    private static func methodNotAllowed(_ request: HTTPRequest, allow: String) -> Route {
+        .refuse(status: 405, message: "method \(request.method) not allowed on \(request.path)",
+                extraHeaders: "Allow: \(allow)\r\n", transport: nil, client: nil)
+    }
+
+    /// The four transports and /echo: validate the query, tag the request.
+    private static func routeTransport(_ request: HTTPRequest, path: String, trust: OriginTrust) -> Route {
+        let query = request.query
+        var q = TransportQuery(transport: transportOf(path))
         if let name = query["client"] {
-            guard isValidClientName(name) else {
-                c.countRequest(tag)
-                return c.respondError(to: request, status: 400,
-                                      "client must be 1-64 characters of A-Z a-z 0-9 _ . -", tag: tag)
-            }
-            tag.client = c.stats.client(name)
+            guard isValidClientName(name) else { return badClient(transport: q.transport) }
+            q.client = name
         }
-        // since, timeout, limit: non-negative integers (PROTOCOL.md §3).
-        var numbers: [String: Int] = [:]
+        // since, timeout, limit: non-negative integers (PROTOCOL.md §3); limit and timeout clamped (§2).
         for name in ["since", "timeout", "limit"] {
             guard let text = query[name] else { continue }
             guard let value = nonNegativeInteger(text) else {
-                c.countRequest(tag)
-                return c.respondError(to: request, status: 400, "\(name) must be a non-negative integer", tag: tag)
+                return .refuse(status: 400, message: "\(name) must be a non-negative integer", extraHeaders: "",
+                               transport: q.transport, client: q.client)
             }
-            numbers[name] = value
+            switch name {
+            case "since": q.since = value
+            case "timeout": q.timeout = min(value, 120)
+            default: q.limit = min(value, 1000)
+            }
         }
-        let since = numbers["since"]
-        let limit = min(numbers["limit"] ?? 1000, 1000)
-        switch transport {
-        case .poll:
-            c.countRequest(tag)
-            c.answerPoll(request, since: since, limit: limit, tag: tag)
-        case .longpoll:
-            c.countRequest(tag)
-            let timeout = min(numbers["timeout"] ?? 25, 120)
-            c.startLongPoll(request, since: since, limit: limit, timeout: timeout, tag: tag)
-        case .sse:
-            c.countRequest(tag)
-            c.startSSE(request, since: since, tag: tag)
-        case .ws:
-            c.upgradeToWebSocket(request, echo: path == "/echo", since: since, tag: tag)
+        switch q.transport {
+        case .poll: return .poll(q)
+        case .longpoll: return .longPoll(q)
+        case .sse: return .sse(q)
+        case .ws: return .webSocket(q, echo: path == "/echo", mayPublish: originAllowed(request, trust, stateChanging: true))
         }
     }
 
@@ -145,15 +190,59 @@ enum Router {
         return Int(text) ?? Int.max
     }
 
-    /// `--allow-origin`: no list allows any; a request without Origin is not from a browser and
-    /// is allowed; a page served by us (Origin host = Host) is allowed too.
-    static func originAllowed(_ request: HTTPRequest, _ c: Connection) -> Bool {
-        let allowed = c.worker.config.allowOrigins
-        guard !allowed.isEmpty, let origin = request.headers["Origin"] else { return true }
-        if allowed.contains(origin) { return true }
-        if let host = request.headers["Host"], origin.hasSuffix("://" + host) { return true }
-        return false
+    // MARK: trust (PROTOCOL.md §9)
+
+    /// A request without `Origin` is not from a browser: allowed (the token / loopback rule of
+    /// /control still applies). With `Origin`:
+    ///  - state-changing requests: only our own origin or an `--allow-origin` one;
+    ///  - reading requests: anyone, unless `--allow-origin` lists who may (PROTOCOL.md §3).
+    static func originAllowed(_ request: HTTPRequest, _ trust: OriginTrust, stateChanging: Bool) -> Bool {
+        guard let origin = request.headers["Origin"] else { return true }
+        if !stateChanging && trust.allowList.isEmpty { return true }
+        return isTrusted(origin, trust)
     }
+
+    /// The origin a response may name in `Access-Control-Allow-Origin`: only a trusted one.
+    static func corsOrigin(_ request: HTTPRequest, _ trust: OriginTrust) -> String? {
+        guard let origin = request.headers["Origin"], !origin.isEmpty, isTrusted(origin, trust) else { return nil }
+        return origin
+    }
+
+    /// Listed with `--allow-origin`, or our own: `http://` + a loopback name or the literal
+    /// address the connection arrived at, with our port. Never a DNS name (a rebinding page
+    /// has Host and Origin both `evil.example`, so Host proves nothing).
+    static func isTrusted(_ origin: String, _ trust: OriginTrust) -> Bool {
+        if trust.allowList.contains(origin) { return true }
+        guard let (host, port) = httpOriginHostPort(origin), port == trust.port else { return false }
+        if host == "localhost" || host == "[::1]" || isLoopbackIPv4(host) { return true }
+        return host == trust.localHost
+    }
+
+    /// "http://host[:port]" -> (host, port); RFC 6454 §4: the default port of http is 80.
+    static func httpOriginHostPort(_ origin: String) -> (String, Int)? {
+        let lower = origin.lowercased()
+        guard lower.hasPrefix("http://") else { return nil }
+        let rest = lower.dropFirst(7)
+        guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else { return nil }
+        // "[::1]:8080": the port follows the closing bracket.
+        let hostEnd = rest.hasPrefix("[") ? (rest.firstIndex(of: "]").map { rest.index(after: $0) } ?? rest.endIndex) : (rest.firstIndex(of: ":") ?? rest.endIndex)
+        let host = String(rest[rest.startIndex..<hostEnd])
+        let portText = rest[hostEnd...]
+        if portText.isEmpty { return (host, 80) }
+        guard portText.first == ":", let port = Int(portText.dropFirst()), (0...65535).contains(port) else { return nil }
+        return (host, port)
+    }
+
+    /// 127.0.0.0/8 written as a dotted quad.
+    static func isLoopbackIPv4(_ host: String) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) && Int($0)! <= 255 }) else { return false }
+        return parts[0] == "127"
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
 extension Substring {

@@ -21,6 +21,8 @@ public final class Server {
     private var generator: TickGenerator?
     private let stopLock = Lock()
     private var stopped = false
+    /// Output queued by all connections together (PROTOCOL.md §9 `--max-buffered`).
+    let buffered: BufferedTotal
 
     public init(config: ServerConfig) {
         self.config = config
@@ -30,15 +32,26 @@ public final class Server {
         loops = 1   // SO_REUSEPORT does not balance connections outside Linux.
         #endif
         if config.selector == .poll { loops = min(loops, 2) }
-        stats = Stats(shardCount: loops)
+        stats = Stats(shardCount: loops, maxClients: config.maxClients)
+        buffered = BufferedTotal(limit: config.maxBuffered)
         controlToken = config.controlToken ?? Server.randomToken()
         for i in 0..<loops {
             workers.append(Worker(index: i, server: self, loop: EventLoop(index: i, selector: config.selector, clock: config.clock),
                                   stats: stats.shards[i]))
         }
+        // Under the feed's lock: queue the event on every loop (in id order), no system call.
         feed.onPublish = { [weak self] event in
             guard let self = self else { return }
-            for w in self.workers { w.loop.execute { w.broadcast(event) } }
+            for w in self.workers { w.loop.enqueue { w.broadcast(event) } }
+        }
+        // After the lock is released: wake the loops (a write to each loop's eventfd).
+        feed.afterPublish = { [weak self] in
+            guard let self = self else { return }
+            for w in self.workers { w.loop.wakeUp() }
+        }
+        buffered.onCrossing = { [weak self] over in
+            guard let self = self else { return }
+            for w in self.workers { w.loop.execute { w.overBuffered = over } }
         }
     }
 
@@ -73,7 +86,7 @@ public final class Server {
         for _ in 1..<max(1, workers.count) {
             fds.append(try Socket.listen(host: config.host, port: port, reusePort: true))
         }
-        for (w, fd) in zip(workers, fds) { w.startListening(fd: fd) }
+        for (w, fd) in zip(workers, fds) { w.startListening(fd: fd, port: port) }
         for w in workers { w.loop.start(name: "wirelab-loop-\(w.index)") }
         let gen = TickGenerator(feed: feed, loop: workers[0].loop)
         generator = gen
@@ -96,6 +109,30 @@ public final class Server {
         }
         done.wait(seconds: grace)
         for w in workers { w.loop.stop() }
+        // Resources released: once a loop's thread has left its run loop, close what is still
+        // open, free the buffers and the selector (epoll fd, wake fd).
+        for w in workers {
+            if w.loop.waitUntilStopped(seconds: 5) {
+                w.release()
+                w.loop.close()
+            }
+        }
+        generator = nil
+    }
+
+    /// `/stats`: asks every loop for its counters (each snapshots its own shard on its own
+    /// thread), then calls `done` on `replyOn`'s loop with the sum. No lock is held while a
+    /// loop counts; the only lock guards the small collector below.
+    func gatherTotals(replyOn worker: Worker, _ done: @escaping (StatsTotals, Double) -> Void) {
+        let collector = TotalsCollector(expected: workers.count)
+        let uptime = stats.uptime
+        for w in workers {
+            w.loop.execute {
+                if let all = collector.add(w.stats.snapshot()) {
+                    worker.loop.execute { done(all, uptime) }
+                }
+            }
+        }
     }
 
     /// Drops every SSE or WebSocket stream, parked long poll, or idle short-poll keep-alive
@@ -114,17 +151,23 @@ public final class Server {
     }
 }
 
-/// A countdown latch with a timeout, on a condition variable (no Dispatch needed).
+/// A countdown latch with a timeout, on a condition variable (no Dispatch needed). The mutex
+/// and condition live on the heap: `&storedProperty` handed to pthread is a temporary copy's
+/// address in Swift, not a stable one.
 final class DispatchGroupLite {
     private var count: Int
-    private var mutex = pthread_mutex_t()
-    private var cond = pthread_cond_t()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     init(count: Int) {
         self.count = count
-        pthread_mutex_init(&mutex, nil); pthread_cond_init(&cond, nil)
+        pthread_mutex_init(mutex, nil); pthread_cond_init(cond, nil)
+    }
+    deinit {
+        pthread_cond_destroy(cond); pthread_mutex_destroy(mutex)
+        cond.deallocate(); mutex.deallocate()
     }
     func leave() {
-        pthread_mutex_lock(&mutex); count -= 1; pthread_cond_broadcast(&cond); pthread_mutex_unlock(&mutex)
+        pthread_mutex_lock(mutex); count -= 1; pthread_cond_broadcast(cond); pthread_mutex_unlock(mutex)
     }
     func wait(seconds: Double) {
         var deadline = timespec()
@@ -132,11 +175,53 @@ final class DispatchGroupLite {
         let ns = Int(deadline.tv_nsec) + Int(seconds * 1e9)
         deadline.tv_sec += ns / 1_000_000_000
         deadline.tv_nsec = ns % 1_000_000_000
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         while count > 0 {
-            if pthread_cond_timedwait(&cond, &mutex, &deadline) != 0 { break }
+            if pthread_cond_timedwait(cond, mutex, &deadline) != 0 { break }
         }
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
+    }
+}
+
+/// Collects one snapshot per loop; the last one in gets the sum.
+final class TotalsCollector {
+    private let lock = Lock()
+    private var remaining: Int
+    private var totals = StatsTotals()
+    init(expected: Int) { remaining = expected }
+    func add(_ shard: StatsTotals) -> StatsTotals? {
+        lock.withLock {
+            totals.merge(shard)
+            remaining -= 1
+            return remaining == 0 ? totals : nil
+        }
+    }
+}
+
+/// Output queued by every connection of the server (PROTOCOL.md §9 `--max-buffered`).
+/// Changed only when a connection queues or drains (the slow path: the socket did not take
+/// everything at once); the loops learn of a crossing through their queues, so a request only
+/// reads a flag of its own loop.
+final class BufferedTotal {
+    let limit: Int
+    private let lock = Lock()
+    private var value = 0
+    private var over = false
+    var onCrossing: (Bool) -> Void = { _ in }
+    init(limit: Int) { self.limit = limit }
+
+    var total: Int { lock.withLock { value } }
+    var isOver: Bool { lock.withLock { value > limit } }
+
+    func add(_ delta: Int) {
+        let crossed: Bool? = lock.withLock {
+            value += delta
+            let now = value > limit
+            guard now != over else { return nil }
+            over = now
+            return now
+        }
+        if let c = crossed { onCrossing(c) }
     }
 }
 

@@ -12,6 +12,9 @@ public struct ServerConfig {
     public var history = 10_000
     /// Seconds between SSE heartbeats / WebSocket pings.
     public var heartbeat = 15.0
+    /// Milliseconds sent as `retry: MS` at the start of every SSE stream (WHATWG HTML §9.2.6:
+    /// the client's reconnection time); nil sends none and EventSource keeps its default.
+    public var sseRetryMillis: Int? = nil
     /// Largest WebSocket message accepted (1009 beyond).
     public var maxMessage = 1_048_576
     /// Allowed `Origin` values; empty means any.
@@ -39,8 +42,26 @@ public struct ServerConfig {
     public var headTimeout = 10.0
     /// Seconds an idle keep-alive connection is kept.
     public var idleTimeout = 120.0
-    /// A subscriber whose unsent bytes exceed this is too slow and is dropped.
-    public var maxPendingOutput = 16 * 1024 * 1024
+
+    // Bounds of PROTOCOL.md §9 (each a `serve` flag of the same name).
+    /// `--max-queue`: queued output per connection. A polling answer holds as many events as
+    /// fit; a push subscriber past it is dropped (WebSocket close 1013, SSE last chunk).
+    public var maxQueue = 1_048_576
+    /// `--send-timeout`: seconds queued output may make no progress before the connection closes.
+    public var sendTimeout = 30.0
+    /// `--max-buffered`: queued output of all connections; past it new requests get 503 and the
+    /// biggest holders are dropped.
+    public var maxBuffered = 268_435_456
+    /// `--max-clients`: distinct `client=` names with counters of their own.
+    public var maxClients = 10_000
+    /// Seconds to wait for the peer's Close after sending ours, then close TCP.
+    public var closeWait = 5.0
+    /// A fragmented WebSocket message must complete within this many frames (1009) ...
+    public var maxFragments = 1000
+    /// ... and this many seconds (1008).
+    public var fragmentTimeout = 30.0
+    /// Out of file descriptors: seconds to stop accepting before trying again.
+    public var acceptBackoff = 0.1
 
     public init() {}
 }

@@ -1,8 +1,13 @@
 // Byte and request counters, per transport and per client (PROTOCOL.md §2 `/stats`).
 //
 // Counts are taken where bytes cross the socket: the return values of read() and write(), never
-// recomputed from message sizes (a design rule). Each loop thread owns a shard; a shard's lock is only
-// ever contended by a `/stats` request summing all shards.
+// recomputed from message sizes (a design rule). Each loop thread owns a shard and updates it
+// without a lock; a `/stats` request asks every loop for a snapshot of its own shard (on that
+// loop's thread, through its queue) and merges them (`Server.gatherTotals`). No lock is taken on
+// the request path, and none is ever held across I/O.
+//
+// Client names are bounded (PROTOCOL.md §9 `--max-clients`): the first N distinct names get
+// counters of their own, later ones count under "(other)".
 import WireLoop
 
 public enum Transport: Int, CaseIterable {
@@ -47,48 +52,62 @@ public final class ClientCounters {
     var counters = Counters()
 }
 
-/// Who a run of bytes belongs to: a transport (or none, e.g. `/stats` itself) and a client.
+/// Who a run of bytes belongs to: a transport (or none, e.g. `/stats` itself) and a client;
+/// or, with `http2`, an HTTP/2 connection itself (the preface and frames on stream 0, which
+/// belong to no stream: the `"http2"` object of `/stats`).
 public struct CounterTag {
     public var transport: Transport?
     public var client: ClientCounters?
+    public var http2 = false
     public static let none = CounterTag(transport: nil, client: nil)
+    public static let http2Connection = CounterTag(transport: nil, client: nil, http2: true)
 }
 
-public final class StatsShard {
-    let lock = Lock()
-    private var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
-    private var clients: [String: ClientCounters] = [:]
+/// The distinct client names of the whole server, at most `limit` (PROTOCOL.md §9).
+/// Consulted only the first time a shard sees a name, so its lock is off the request path.
+public final class ClientNames {
+    public static let other = "(other)"
+    private let lock = Lock()
+    private var names = Set<String>()
+    let limit: Int
+    public init(limit: Int) { self.limit = limit }
 
-    /// The counters box for a client name (created on first use).
-    func client(_ name: String) -> ClientCounters {
+    /// The name to count under: `name` itself while there is room, else "(other)".
+    func admit(_ name: String) -> String {
         lock.withLock {
-            if let c = clients[name] { return c }
-            let c = ClientCounters()
-            clients[name] = c
-            return c
+            if names.contains(name) { return name }
+            guard names.count < limit else { return ClientNames.other }
+            names.insert(name)
+            return name
         }
     }
+}
 
-    /// True while `batch` holds the lock (only ever touched by the shard's own loop thread).
-    private var inBatch = false
+/// One loop's counters. Touched only by that loop's thread: no lock.
+public final class StatsShard {
+    private var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
+    private var clients: [String: ClientCounters] = [:]
+    /// HTTP/2 connections: their preface and stream-0 frames (SETTINGS, PING, WINDOW_UPDATE, GOAWAY).
+    private var http2 = Counters()
+    let names: ClientNames
+
+    public init(names: ClientNames = ClientNames(limit: 10_000)) { self.names = names }
+
+    /// The counters box for a client name (created on first use; "(other)" past `--max-clients`).
+    func client(_ name: String) -> ClientCounters {
+        if let c = clients[name] { return c }
+        let key = names.admit(name)
+        if let c = clients[key] { return c }   // a name counted under "(other)" is not remembered
+        let c = ClientCounters()
+        clients[key] = c
+        return c
+    }
 
     @inline(__always)
     func update(_ tag: CounterTag, _ change: (inout Counters) -> Void) {
-        guard tag.transport != nil || tag.client != nil else { return }
-        if !inBatch { lock.lock() }
         if let t = tag.transport { change(&transports[t.rawValue]) }
         if let c = tag.client { change(&c.counters) }
-        if !inBatch { lock.unlock() }
-    }
-
-    /// Runs `body` holding the lock once, so a broadcast to 10,000 subscribers takes it once
-    /// instead of twice per subscriber. Loop thread only; `body` must not call `snapshot`.
-    func batch(_ body: () -> Void) {
-        lock.lock()
-        inBatch = true
-        body()
-        inBatch = false
-        lock.unlock()
+        if tag.http2 { change(&http2) }
     }
 
     func addBytesIn(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.bytesIn += n } } }
@@ -98,54 +117,61 @@ public final class StatsShard {
     func connectionClosed(_ tag: CounterTag) { update(tag) { $0.open -= 1 } }
     func addEvents(_ n: Int, _ tag: CounterTag) { if n != 0 { update(tag) { $0.eventsSent += n } } }
 
-    func snapshot() -> (transports: [Counters], clients: [String: Counters]) {
-        lock.withLock { (transports, clients.mapValues { $0.counters }) }
+    /// This loop's counters now. Call on the shard's own loop thread.
+    func snapshot() -> StatsTotals {
+        StatsTotals(transports: transports, clients: clients.mapValues { $0.counters }, http2: http2)
     }
 }
 
-/// All shards together: what `/stats` reports.
-public final class Stats {
-    public let shards: [StatsShard]
-    public let startNanos = LoopClock.monotonicNanos()
+/// Counters of one shard, or of all shards merged.
+public struct StatsTotals {
+    public var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
+    public var clients: [String: Counters] = [:]
+    public var http2 = Counters()
 
-    public init(shardCount: Int) {
-        shards = (0..<shardCount).map { _ in StatsShard() }
-    }
-
-    public func totals() -> (transports: [Counters], clients: [String: Counters]) {
-        var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
-        var clients: [String: Counters] = [:]
-        for shard in shards {
-            let s = shard.snapshot()
-            for i in transports.indices { transports[i] = transports[i] + s.transports[i] }
-            for (name, c) in s.clients { clients[name] = (clients[name] ?? Counters()) + c }
-        }
-        return (transports, clients)
+    mutating func merge(_ other: StatsTotals) {
+        for i in transports.indices { transports[i] = transports[i] + other.transports[i] }
+        http2 = http2 + other.http2
+        for (name, c) in other.clients { clients[name] = (clients[name] ?? Counters()) + c }
     }
 
     /// The `/stats` body (PROTOCOL.md §2).
-    public func json(eventsPublished: Int) -> String {
-        let t = totals()
-        let uptime = Double(LoopClock.monotonicNanos() - startNanos) / 1e9
+    func json(uptime: Double, eventsPublished: Int) -> String {
         var out = "{\"uptime_s\":\(JSON.number((uptime * 1000).rounded() / 1000)),\"events_published\":\(eventsPublished),\"transports\":{"
-        out += Transport.allCases.map { "\"\($0.name)\":\(t.transports[$0.rawValue].json)" }.joined(separator: ",")
-        out += "},\"clients\":{"
-        out += t.clients.keys.sorted().map { "\(JSON.string($0)):\(t.clients[$0]!.json)" }.joined(separator: ",")
+        out += Transport.allCases.map { "\"\($0.name)\":\(transports[$0.rawValue].json)" }.joined(separator: ",")
+        // HTTP/2 connection overhead (preface, stream-0 frames) belongs to no transport: it has
+        // its own object, so transports + http2 still add up to what crossed the sockets.
+        out += "},\"http2\":{\"connections\":\(http2.connections),\"bytes_in\":\(http2.bytesIn),\"bytes_out\":\(http2.bytesOut)}"
+        out += ",\"clients\":{"
+        out += clients.keys.sorted().map { "\(JSON.string($0)):\(clients[$0]!.json)" }.joined(separator: ",")
         out += "}}"
         return out
     }
 
     /// GET /classroom/stats: open connections per transport and per client, for the teacher view.
-    public func openJSON() -> String {
-        let t = totals()
+    func openJSON() -> String {
         var out = "{\"transports\":{"
-        out += Transport.allCases.map { "\"\($0.name)\":{\"open\":\(t.transports[$0.rawValue].open)}" }.joined(separator: ",")
+        out += Transport.allCases.map { "\"\($0.name)\":{\"open\":\(transports[$0.rawValue].open)}" }.joined(separator: ",")
         out += "},\"clients\":{"
-        out += t.clients.keys.sorted().map { "\(JSON.string($0)):{\"open\":\(t.clients[$0]!.open)}" }.joined(separator: ",")
+        out += clients.keys.sorted().map { "\(JSON.string($0)):{\"open\":\(clients[$0]!.open)}" }.joined(separator: ",")
         return out + "}}"
     }
 
-    public func clientJSON(_ name: String) -> String {
-        (totals().clients[name] ?? Counters()).json
+    func clientJSON(_ name: String) -> String {
+        (clients[name] ?? Counters()).json
     }
+}
+
+/// All shards together: what `/stats` reports (merged by `Server.gatherTotals`).
+public final class Stats {
+    public let shards: [StatsShard]
+    public let names: ClientNames
+    public let startNanos = LoopClock.monotonicNanos()
+
+    public init(shardCount: Int, maxClients: Int = 10_000) {
+        names = ClientNames(limit: maxClients)
+        shards = (0..<shardCount).map { [names] _ in StatsShard(names: names) }
+    }
+
+    public var uptime: Double { Double(LoopClock.monotonicNanos() - startNanos) / 1e9 }
 }

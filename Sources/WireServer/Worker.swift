@@ -5,12 +5,16 @@ import WireCodec
 
 public final class Worker {
     public let index: Int
-    let server: Server
+    /// Strong while running (an unowned reference costs a slow refcount path on every access);
+    /// `release` breaks the cycle so a stopped server is freed.
+    private(set) var server: Server!
     public let loop: EventLoop
     let stats: StatsShard
     /// Copies of the server's, stored here so the hot path reads them without a detour.
     let config: ServerConfig
     let feed: Feed
+    /// What this loop's conversations consult (feed, settings, counters, date line).
+    let context: ConversationContext
     private var listener: Listener?
 
     /// Every open connection, for the housekeeping sweep (timeouts, heartbeats).
@@ -19,9 +23,19 @@ public final class Worker {
     var sseSubscribers = SubscriberList()
     var webSocketSubscribers = SubscriberList()
     var longPollWaiters = SubscriberList()
+    /// HTTP/2 connections with push streams or parked long polls (each handles its own streams).
+    var http2Sessions = SubscriberList()
 
     /// One read buffer for the whole loop: a connection's bytes are handed to its parser at once.
-    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    private(set) var readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// Output queued by this loop's connections (PROTOCOL.md §9 `--max-buffered` sums all loops).
+    private(set) var queuedBytes = 0
+    /// Set (on this loop) while the server as a whole queues more than `--max-buffered`.
+    var overBuffered: Bool {
+        get { context.isOverBuffered }
+        set { context.isOverBuffered = newValue }
+    }
+    private var dropScheduled = false
     private var shuttingDown = false
     private var shutdownDone: (() -> Void)?
 
@@ -32,12 +46,15 @@ public final class Worker {
         self.stats = stats
         self.config = server.config
         self.feed = server.feed
+        context = ConversationContext(config: server.config, feed: server.feed, stats: stats, port: 0,
+                                      controlToken: server.controlToken)
+        context.control = { [weak server] rate, size in server?.control(rate: rate, size: size) }
     }
 
-
-    func startListening(fd: Int32) {
+    func startListening(fd: Int32, port: Int) {
         let l = Listener(fd: fd, worker: self)
         listener = l
+        context.port = port
         loop.execute { [self] in
             loop.add(fd: fd, handler: l)
             scheduleHousekeeping()
@@ -59,30 +76,67 @@ public final class Worker {
         let last = connections.removeLast()
         if i < connections.count { connections[i] = last; last.registryIndex = i }
         c.registryIndex = -1
+        unsubscribe(c)
+        if shuttingDown && connections.isEmpty { finishShutdown() }
+    }
+
+    func unsubscribe(_ c: Connection) {
         sseSubscribers.remove(c)
         webSocketSubscribers.remove(c)
         longPollWaiters.remove(c)
-        if shuttingDown && connections.isEmpty { finishShutdown() }
+        http2Sessions.remove(c)
     }
 
     // MARK: fan-out
 
+    /// Which push list starts the next broadcast, and where in it (see `broadcast`).
+    private var fanOutTurn = 0
+
     /// A new event: write its pre-framed bytes to every subscriber on this loop.
+    ///
+    /// Fair fan-out: the writes of one broadcast take time (about a microsecond each), so whoever
+    /// is written last waits longest. Writing every WebSocket before any SSE stream would make
+    /// WebSocket look faster in a crowd for a reason that is list order, not the protocol. So
+    /// the two lists are interleaved (one WebSocket, one SSE, ...) and the starting point
+    /// rotates by one subscriber per broadcast: over a run every subscriber waits, on average,
+    /// for half the writes.
     // LESSON: fan-out
     func broadcast(_ event: PublishedEvent) {
-        stats.batch {
-            for c in webSocketSubscribers.members { c.deliverToWebSocket(event) }
-            for c in sseSubscribers.members { c.deliverToSSE(event) }
+        let ws = webSocketSubscribers.members, sse = sseSubscribers.members
+        fanOutTurn &+= 1
+        Self.fanOutOrder(webSockets: ws.count, streams: sse.count, turn: fanOutTurn) { isWebSocket, i in
+            if isWebSocket { ws[i].deliver(event, webSocket: true) } else { sse[i].deliver(event, webSocket: false) }
         }
+        for c in http2Sessions.members { c.deliverHTTP2(event) }
         if !longPollWaiters.isEmpty {
             // Waiters that asked for the same `since` and `limit` get the same body: build it once.
             var bodies: [Int: PollBody] = [:]
             for c in longPollWaiters.members {
-                guard let key = c.longPollKey else { continue }
-                let body = bodies[key] ?? c.makeLongPollBody()
-                bodies[key] = body
+                guard let wait = c.conversation.longPollWait else { continue }
+                let body = bodies[wait.key] ?? c.conversation.makeLongPollBody(wait)
+                bodies[wait.key] = body
                 // limit=0 asks only to hear *that* something happened: answer it too.
-                if body.eventCount > 0 || c.longPoll?.limit == 0 { c.answerLongPoll(body) }
+                if body.eventCount > 0 || wait.limit == 0 { c.answerLongPoll(body) }
+            }
+        }
+    }
+
+    /// The order of one broadcast's writes: WebSocket and SSE subscribers interleaved, starting
+    /// at position `turn` (mod the longer list) and, on odd turns, with the SSE one first.
+    @inline(__always)
+    static func fanOutOrder(webSockets: Int, streams: Int, turn: Int, _ visit: (_ isWebSocket: Bool, _ index: Int) -> Void) {
+        let longest = max(webSockets, streams)
+        guard longest > 0 else { return }
+        let start = turn % longest
+        let webSocketFirst = turn & 1 == 0
+        for k in 0..<longest {
+            let i = start + k < longest ? start + k : start + k - longest
+            if webSocketFirst {
+                if i < webSockets { visit(true, i) }
+                if i < streams { visit(false, i) }
+            } else {
+                if i < streams { visit(false, i) }
+                if i < webSockets { visit(true, i) }
             }
         }
     }
@@ -92,14 +146,44 @@ public final class Worker {
     /// `since`).
     func dropStreams(of transport: Transport) {
         switch transport {
-        case .sse: for c in sseSubscribers.members { c.close() }
-        case .ws: for c in webSocketSubscribers.members { c.close() }
-        case .longpoll: for c in longPollWaiters.members { c.close() }
+        case .sse: for c in sseSubscribers.members { c.drop() }
+        case .ws: for c in webSocketSubscribers.members { c.drop() }
+        case .longpoll: for c in longPollWaiters.members { c.drop() }
         case .poll:
             // Keep-alive connections that have carried a short poll and have no request in
             // progress (an unread request would turn the close into a reset).
             let bit = UInt8(1) << UInt8(Transport.poll.rawValue)
-            for c in connections where c.countedTransports & bit != 0 && c.isIdleBetweenRequests { c.close() }
+            for c in connections where c.conversation.countedTransports & bit != 0 && c.isIdleBetweenRequests { c.drop() }
+        }
+        for c in http2Sessions.members where c.conversation.http2Session?.carries(transport) == true { c.drop() }
+    }
+
+    // MARK: /stats: every loop's counters, merged without a lock on the request path
+
+    func gatherStats(for c: Connection) {
+        server.gatherTotals(replyOn: self) { totals, uptime in c.statsGathered(totals, uptime: uptime) }
+    }
+
+    // MARK: PROTOCOL.md §9 --max-buffered
+
+    func queuedBytesChanged(by delta: Int) {
+        guard delta != 0 else { return }
+        queuedBytes += delta
+        server.buffered.add(delta)
+        if delta > 0 && server.buffered.isOver && !dropScheduled {
+            // Not now: this runs inside a connection's write. On the next turn of the loop.
+            dropScheduled = true
+            loop.execute { [self] in dropScheduled = false; dropBiggestHolders() }
+        }
+    }
+
+    /// Past `--max-buffered`: drop this loop's connections holding the most, biggest first,
+    /// until the server is under the limit again.
+    func dropBiggestHolders() {
+        let holders = connections.filter { $0.pendingOutput > 0 }.sorted { $0.pendingOutput > $1.pendingOutput }
+        for c in holders {
+            guard server.buffered.isOver else { return }
+            c.drop()
         }
     }
 
@@ -111,6 +195,7 @@ public final class Worker {
         // would give it a side table, sending every retain and release of it (several per
         // request) down the runtime's slow path.
         loop.schedule(afterNanos: tick) {
+            guard !self.released else { return }
             self.housekeeping()
             self.scheduleHousekeeping()
         }
@@ -118,8 +203,7 @@ public final class Worker {
 
     private func housekeeping() {
         let now = LoopClock.monotonicNanos()
-        let heartbeat = LoopClock.nanos(seconds: config.heartbeat)
-        for c in connections { c.housekeeping(now: now, heartbeat: heartbeat) }
+        for c in connections { c.housekeeping(now: now) }
     }
 
     // MARK: shutdown
@@ -137,28 +221,53 @@ public final class Worker {
         shutdownDone = nil
     }
 
-    // MARK: Date header (RFC 9110 §6.6.1), formatted once per second
+    private var released = false
 
-    private var cachedDateSecond = -1
-    private var cachedDate: [UInt8] = []
-    var dateHeaderLine: [UInt8] {
-        let now = Int(LoopClock.wallMicros() / 1_000_000)
-        if now != cachedDateSecond {
-            cachedDateSecond = now
-            cachedDate = Array("Date: \(HTTPDate.format(epochSeconds: now))\r\n".utf8)
-        }
-        return cachedDate
+    /// After the loop has stopped: close what is still open and free the buffers.
+    func release() {
+        guard !released else { return }
+        released = true
+        if let l = listener { Socket.closeFD(l.fd); listener = nil }
+        for c in connections { c.drop() }
+        connections = []
+        sseSubscribers = SubscriberList()
+        webSocketSubscribers = SubscriberList()
+        longPollWaiters = SubscriberList()
+        http2Sessions = SubscriberList()
+        readBuffer.deallocate()
+        readBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        context.control = { _, _ in }
+        server = nil
     }
+
+    /// How often the listener backed off for want of descriptors (PROTOCOL.md §9).
+    var acceptBackoffs: Int { listener?.backoffCount ?? 0 }
 }
 
-/// The listening socket: accepts until EAGAIN on every readable event.
+/// The listening socket: accepts until EAGAIN on every readable event. Out of descriptors
+/// (PROTOCOL.md §9), it stops watching the listener for `acceptBackoff` seconds instead of
+/// spinning on a backlog it cannot take; open connections are not disturbed.
 final class Listener: FDHandler {
     let fd: Int32
     let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
+    private(set) var backoffCount = 0
     init(fd: Int32, worker: Worker) { self.fd = fd; self.worker = worker }
     func handleReadable() {
-        while let (cfd, loopback) = Socket.accept(fd) {
-            worker.accepted(fd: cfd, isLoopback: loopback)
+        while true {
+            switch Socket.acceptNext(fd) {
+            case .accepted(let cfd, let loopback):
+                worker.accepted(fd: cfd, isLoopback: loopback)
+            case .none:
+                return
+            case .outOfResources:
+                backoffCount += 1
+                worker.loop.setInterest(fd: fd, [])
+                worker.loop.schedule(afterNanos: LoopClock.nanos(seconds: worker.config.acceptBackoff)) { [weak self] in
+                    guard let self = self else { return }
+                    self.worker.loop.setInterest(fd: self.fd, .read)
+                }
+                return
+            }
         }
     }
     func handleWritable() {}

@@ -1,4 +1,4 @@
-// `wirelab inspect poll|longpoll|sse|ws [--url URL] [--wait S]` (PROTOCOL.md §4): the bytes of one
+// `wirelab inspect poll|longpoll|sse|ws|h2 [--url URL] [--wait S]` (PROTOCOL.md §4): the bytes of one
 // exchange. Waits for an event at most --wait seconds, so a quiet server (--rate 0) gets a sentence,
 // not a hang.
 import WireLessons
@@ -9,7 +9,7 @@ enum InspectCommand {
     static let command = Command(
         name: "inspect",
         summary: "wirelab inspect — show the bytes one exchange puts on the wire, annotated.",
-        usage: "wirelab inspect poll|longpoll|sse|ws [--url URL] [--wait 2]",
+        usage: "wirelab inspect poll|longpoll|sse|ws|h2 [--url URL] [--wait 2]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil,
                    help: "a running WireLab server, e.g. http://127.0.0.1:8080 (default: start one here)"),
@@ -22,11 +22,15 @@ enum InspectCommand {
         and headers, the body. For SSE: the chunk framing and each field of an event block. For
         WebSocket: the handshake with the Sec-WebSocket-Accept computation, then frames as hex with
         FIN, RSV, opcode, MASK, payload length (and which length form), masking key and payload, then
-        a ping and the server's pong. If no event comes within --wait seconds (a quiet server), it
+        a ping and the server's pong. For h2: a short poll over HTTP/2 with prior knowledge
+        (h2c), frame by frame (preface, SETTINGS, HEADERS, DATA), each header field as HPACK sent
+        it (indexed, literal with incremental indexing, Huffman or raw), then the same poll on a
+        second stream, whose header block is a few one-byte indexes. If no event comes within --wait seconds (a quiet server), it
         says so and goes on; a long poll asks with timeout=--wait (whole seconds).
 
         Example:
           wirelab inspect ws
+          wirelab inspect h2
           wirelab inspect sse --url http://127.0.0.1:8080
           wirelab inspect ws --url http://127.0.0.1:8080 --wait 5   (a server started with --rate 0)
         """)

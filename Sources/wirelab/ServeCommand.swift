@@ -11,7 +11,7 @@ enum ServeCommand {
     static let command = Command(
         name: "serve",
         summary: "wirelab serve — one event stream over short polling, long polling, SSE and WebSocket.",
-        usage: "wirelab serve [--host 127.0.0.1] [--port 8080] [--rate 2] [--size 64] [--history 10000] [--heartbeat 15] [--max-message 1048576] [--allow-origin ORIGIN]...",
+        usage: "wirelab serve [--host 127.0.0.1] [--port 8080] [--rate 2] [--size 64] [--history 10000] [--heartbeat 15] [--sse-retry MS] [--max-message 1048576] [--allow-origin ORIGIN]... [--max-queue 1048576] [--send-timeout 30] [--max-buffered 268435456] [--max-clients 10000]",
         options: [
             Option(name: "host", kind: .string, valueName: "HOST", defaultValue: "127.0.0.1", help: "address to listen on (0.0.0.0 or :: for every interface)"),
             Option(name: "port", kind: .integer(0...65535), valueName: "PORT", defaultValue: "8080", help: "TCP port; 0 picks a free one"),
@@ -19,8 +19,13 @@ enum ServeCommand {
             Option(name: "size", kind: .integer(0...1_048_576), valueName: "B", defaultValue: "64", help: "characters of data in each generated event"),
             Option(name: "history", kind: .integer(1...10_000_000), valueName: "N", defaultValue: "10000", help: "events kept for resume (since=, Last-Event-ID)"),
             Option(name: "heartbeat", kind: .number(0.01...86_400), valueName: "S", defaultValue: "15", help: "seconds between SSE heartbeats and WebSocket pings"),
+            Option(name: "sse-retry", kind: .integer(0...86_400_000), valueName: "MS", defaultValue: nil, help: "send `retry: MS` at the start of every SSE stream (EventSource's reconnection time)"),
             Option(name: "max-message", kind: .integer(1...(1 << 30)), valueName: "BYTES", defaultValue: "1048576", help: "largest WebSocket message accepted (close 1009 beyond)"),
-            Option(name: "allow-origin", kind: .repeated, valueName: "ORIGIN", defaultValue: nil, help: "allow browsers from this Origin only; repeat for more (default: any)"),
+            Option(name: "allow-origin", kind: .repeated, valueName: "ORIGIN", defaultValue: nil, help: "trust this browser Origin (besides the server's own) for publishing and control; with the flag, only these may read too; repeat for more"),
+            Option(name: "max-queue", kind: .integer(1024...(1 << 40)), valueName: "BYTES", defaultValue: "1048576", help: "queued output per connection; a slower push subscriber is dropped (WebSocket 1013, SSE ends)"),
+            Option(name: "send-timeout", kind: .number(0.1...86_400), valueName: "S", defaultValue: "30", help: "seconds queued output may make no progress before the connection is closed"),
+            Option(name: "max-buffered", kind: .integer(1024...(1 << 50)), valueName: "BYTES", defaultValue: "268435456", help: "queued output of all connections; past it new requests get 503 and the biggest holders are dropped"),
+            Option(name: "max-clients", kind: .integer(0...10_000_000), valueName: "N", defaultValue: "10000", help: "distinct client= names counted in /stats; later names count under \"(other)\""),
             Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads"),
             Option(name: "selector", kind: .choice(["epoll", "poll"]), valueName: "KIND", defaultValue: SelectorKind.platformDefault.rawValue, help: "readiness backend"),
             Option(name: "test-clock-skew-ms", kind: .number(-86_400_000...86_400_000), valueName: "MS", defaultValue: "0", help: "for tests only: shift this server's wall clock (event ts, GET /time) by MS ms, as a host whose clock is off would"),
@@ -37,6 +42,13 @@ enum ServeCommand {
           GET  /stats  /time  /healthz   counters, server clock, liveness
           GET  /                         the classroom page
         Transport endpoints take client=NAME to tag their bytes in /stats.
+
+        Trust and bounds (PROTOCOL.md §9): POST /publish, POST /control and the WebSocket publish
+        command are accepted from a browser only when its Origin is the server's own (http:// +
+        localhost, 127.x.x.x, [::1] or the address connected to, with this port) or listed with
+        --allow-origin. While an answer is pending the server reads at most one more request head;
+        pipelined requests are answered one at a time. A WebSocket Close unanswered for 5 s closes
+        TCP; a fragmented message must complete within 1,000 frames and 30 s.
 
         The first stdout line is `wirelab listening on http://HOST:PORT`, the second the control
         token that lets non-loopback callers use POST /control. SIGINT or SIGTERM closes
@@ -60,8 +72,13 @@ enum ServeCommand {
         config.size = parsed.int("size") ?? config.size
         config.history = parsed.int("history") ?? config.history
         config.heartbeat = parsed.double("heartbeat") ?? config.heartbeat
+        config.sseRetryMillis = parsed.int("sse-retry")
         config.maxMessage = parsed.int("max-message") ?? config.maxMessage
         config.allowOrigins = parsed.all("allow-origin")
+        config.maxQueue = parsed.int("max-queue") ?? config.maxQueue
+        config.sendTimeout = parsed.double("send-timeout") ?? config.sendTimeout
+        config.maxBuffered = parsed.int("max-buffered") ?? config.maxBuffered
+        config.maxClients = parsed.int("max-clients") ?? config.maxClients
         config.loops = parsed.int("loops") ?? 0
         if let s = parsed.string("selector"), let kind = SelectorKind(rawValue: s) { config.selector = kind }
         if let skew = parsed.double("test-clock-skew-ms"), skew != 0 {

@@ -420,7 +420,7 @@ class TestSmallEndpoints(CurlCase):
         self.assertEqual(status, 200)
         self.assertTrue(headers.get("content-type", "").startswith("application/json"))
         s = json.loads(body)
-        self.assertEqual(list(s.keys()), ["uptime_s", "events_published", "transports", "clients"])
+        self.assertEqual(list(s.keys()), ["uptime_s", "events_published", "transports", "http2", "clients"])
         self.assertIsInstance(s["uptime_s"], (int, float))
         self.assertIsInstance(s["events_published"], int)
         self.assertEqual(sorted(s["transports"].keys()), ["longpoll", "poll", "sse", "ws"])

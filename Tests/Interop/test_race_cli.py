@@ -129,3 +129,39 @@ class TestClockEstimate(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertEqual(len(p.stderr.strip().split(b"\n")), 1, p.stderr)
         self.assertIn(b"--clock", p.stderr)
+
+
+class TestRaceHTTP2(unittest.TestCase):
+    """`race --http 2` against a separate `wirelab serve` process: the report's "http2" object
+    equals the server's /stats "http2" object (stream 0 and the preface, to the byte), and the
+    transports keep their four keys; `--share` uses one connection for all four."""
+
+    def test_http2_race_and_share_match_stats(self):
+        for share in ([], ["--share"]):
+            with WirelabServer("--rate", "20") as srv:
+                p = subprocess.run([wirelab_bin(), "race", "--url", srv.base, "--http", "2", "--duration", "1",
+                                    "--poll-interval", "0.25", "--format", "json", "--quiet"] + share,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+                report = json.loads(p.stdout)
+                self.assertEqual(report["scenario"]["http"], "2")
+                self.assertEqual(report["scenario"]["share"], bool(share))
+                self.assertTrue(report["server_check"]["agrees"], report["server_check"])
+                h2 = report["http2"]
+                self.assertEqual(h2["connections"], 1 if share else 4)
+                stats = srv.stats()
+                self.assertEqual(sorted(stats["transports"]), ["longpoll", "poll", "sse", "ws"])
+                self.assertEqual(stats["http2"]["connections"], h2["connections"])
+                self.assertEqual(stats["http2"]["bytes_in"], h2["bytes_up"])
+                self.assertEqual(stats["http2"]["bytes_out"], h2["bytes_down"])
+                streams = sum(r["bytes_up"] + r["bytes_down"] for r in report["results"])
+                self.assertEqual(h2["socket_bytes_up"] + h2["socket_bytes_down"], streams + h2["bytes_up"] + h2["bytes_down"])
+                for r in report["results"]:
+                    self.assertEqual(r["missed"], 0, r["transport"])
+                    self.assertGreater(r["events"], 0, r["transport"])
+
+    def test_share_needs_http2(self):
+        p = subprocess.run([wirelab_bin(), "race", "--share"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(len(p.stderr.strip().split(b"\n")), 1, p.stderr)
+        self.assertIn(b"share", p.stderr)

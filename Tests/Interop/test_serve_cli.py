@@ -49,7 +49,7 @@ class TestServeOutput(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         text = p.stdout.decode()
         for flag in ["--host", "--port", "--rate", "--size", "--history", "--heartbeat", "--max-message",
-                     "--allow-origin"]:
+                     "--allow-origin", "--max-queue", "--send-timeout", "--max-buffered", "--max-clients"]:
             self.assertIn(flag, text)
         p = subprocess.run([wirelab_bin(), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(p.returncode, 0)
@@ -62,7 +62,10 @@ class TestUsageErrors(unittest.TestCase):
                  (["--rate", "-1"], "--rate"), (["--rate", "abc"], "--rate"), (["--rate", "nan"], "--rate"),
                  (["--bogus"], "--bogus"), (["--size", "1.5"], "--size"), (["--history", "0"], "--history"),
                  (["--heartbeat", "0"], "--heartbeat"), (["--heartbeat", "x"], "--heartbeat"),
-                 (["--max-message", "0"], "--max-message"), (["--port"], "--port"), (["--port="], "--port")]
+                 (["--max-message", "0"], "--max-message"), (["--port"], "--port"), (["--port="], "--port"),
+                 (["--max-queue", "5"], "--max-queue"), (["--max-queue", "x"], "--max-queue"),
+                 (["--send-timeout", "0"], "--send-timeout"), (["--send-timeout", "abc"], "--send-timeout"),
+                 (["--max-buffered", "-1"], "--max-buffered"), (["--max-clients", "1.5"], "--max-clients")]
         for args, flag in cases:
             with self.subTest(args=args):
                 p = run_serve(*args)

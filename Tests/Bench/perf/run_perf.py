@@ -11,6 +11,8 @@ Figures:
   3. RSS per idle connection (10,000 WebSockets; 10,000 keep-alive HTTP) vs c_broadcaster.
   4. 10,000 WebSocket handshakes, 500 in flight: total time vs c_broadcaster.
   5. Scale: 10,000 WebSockets, one POST /publish at a time (--rate 0): connect time, p50/p99, RSS.
+  6. HTTP/2 (http2_perf.py): /poll over h2c under h2load -c50 -m10 vs nginx h2c (target >= 0.8x);
+     RSS per idle HTTP/2 connection (target <= 4 KB).
 
 Every load is bounded in count and time; all traffic goes to 127.0.0.1. Output: a table on
 stdout and the numbers as JSON in <work>/perf.json. Timing is never pass/fail: lines say
@@ -30,6 +32,8 @@ import sys
 import threading
 import time
 
+import http2_perf
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 N = 10_000
 INFLIGHT = 500
@@ -44,12 +48,14 @@ def log(msg):
 # ---------------------------------------------------------------- tools
 
 def ensure_tools():
-    """nginx and wrk, installed from Debian when missing (like `make test` does for its tools)."""
+    """nginx, wrk and h2load, installed from Debian when missing (like `make test` does for its tools)."""
     missing = []
     if not os.path.exists("/usr/sbin/nginx") and not shutil.which("nginx"):
         missing.append("nginx-light")
     if not shutil.which("wrk"):
         missing.append("wrk")
+    if not shutil.which("h2load"):
+        missing.append("nghttp2-client")   # h2load, for the HTTP/2 figure
     if not missing:
         return
     log(f"installing {' '.join(missing)} (apt-get)")
@@ -552,6 +558,7 @@ def report(R, errors):
                      "", "", "", f"(info; {u['complete']}/{u['publishes']} reached all)"))
         rows.append(("scale: server RSS with 10k WebSockets", f"{u['server_rss_bytes'] / 2**20:.1f} MiB",
                      "", "", "", f"(info; {u['server_rss_before_bytes'] / 2**20:.1f} MiB before)"))
+    rows += http2_perf.report_rows(R, verdict)
     head = ("figure", "wirelab", "reference", "ratio", "target", "verdict")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(6)]
     def fmt(r):
@@ -598,7 +605,7 @@ def main():
     ap.add_argument("--fanout-loops1", action="store_true", help="add wirelab --loops 1 to every fan-out round")
     ap.add_argument("--wrk-seconds", type=int, default=10)
     ap.add_argument("--publishes", type=int, default=5)
-    ap.add_argument("--only", default="handshakes,fanout,publish,memory,poll")
+    ap.add_argument("--only", default="handshakes,fanout,publish,memory,poll,h2poll,h2memory")
     args = ap.parse_args()
     args.reps = max(1, min(args.reps, 9))
     args.fanout_seconds = max(1, min(args.fanout_seconds, 60))
@@ -615,7 +622,9 @@ def main():
     if os.getloadavg()[0] > 1.0:
         log(f"note: load average {os.getloadavg()[0]:.2f}: other work is running, figures will be noisy")
     figures = {"handshakes": fig_handshakes, "fanout": fig_fanout, "publish": fig_publish,
-               "memory": fig_memory, "poll": fig_poll}
+               "memory": fig_memory, "poll": fig_poll,
+               "h2poll": lambda a, r: http2_perf.fig_h2_poll(a, r, sys.modules[__name__]),
+               "h2memory": lambda a, r: http2_perf.fig_h2_memory(a, r, sys.modules[__name__])}
     errors = []
     t0 = time.time()
     try:

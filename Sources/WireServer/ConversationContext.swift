@@ -1,0 +1,83 @@
+// What a conversation may consult besides its own bytes: the feed, the settings, this loop's
+// counters, and the few server-wide facts an answer depends on. One per loop, shared by that
+// loop's connections; tests build one with a Feed and a StatsShard and no sockets at all.
+import WireLoop
+import WireCodec
+
+final class ConversationContext {
+    let config: ServerConfig
+    let feed: Feed
+    let stats: StatsShard
+    /// The port the server listens on (the Origin rule, PROTOCOL.md §9).
+    var port: Int
+    /// `Authorization: Bearer <token>` lets non-loopback callers use POST /control.
+    let controlToken: String
+    /// POST /control: apply a new rate and/or size (the server restarts its generator).
+    var control: (Double?, Int?) -> Void
+    /// PROTOCOL.md §9 `--max-buffered`: true while all connections together queue more
+    /// (set on this loop by its worker).
+    var isOverBuffered = false
+
+    init(config: ServerConfig, feed: Feed, stats: StatsShard, port: Int, controlToken: String,
+         control: @escaping (Double?, Int?) -> Void = { _, _ in }) {
+        self.config = config
+        self.feed = feed
+        self.stats = stats
+        self.port = port
+        self.controlToken = controlToken
+        self.control = control
+    }
+
+    // MARK: Date header (RFC 9110 §6.6.1), formatted once per second
+
+    private var cachedDateSecond = -1
+    private var cachedDate: [UInt8] = []
+    var dateHeaderLine: [UInt8] {
+        let now = Int(LoopClock.wallMicros() / 1_000_000)
+        if now != cachedDateSecond {
+            cachedDateSecond = now
+            cachedDate = Array("Date: \(HTTPDate.format(epochSeconds: now))\r\n".utf8)
+        }
+        return cachedDate
+    }
+}
+
+/// Builds a response head straight into bytes: the status line, Date, then fields.
+/// The server does not go through `HTTPSerializer.responseHead` (which takes `HTTPHeaders`
+/// values) because this runs once per request: here the head is appended into one buffer, with
+/// the common lines (status 200, Content-Type, Cache-Control, Date) prebuilt. The wording of
+/// the lines is the same (RFC 9112 §4 status line, §5 field lines).
+struct ResponseHead {
+    private var bytes: [UInt8]
+
+    static let noStore = Array("Cache-Control: no-store\r\n".utf8)
+    static let contentTypeJSON = Array("Content-Type: application/json\r\n".utf8)
+    static let connectionClose = Array("Connection: close\r\n".utf8)
+    static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
+
+    init(status: Int, date: [UInt8]) {
+        bytes = []
+        bytes.reserveCapacity(256)
+        bytes += ResponseHead.statusLine(status)
+        bytes += date
+    }
+
+    mutating func add(_ name: String, _ value: String) {
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: ":")); bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(13); bytes.append(10)
+    }
+    mutating func addLine(_ line: [UInt8]) { bytes.append(contentsOf: line) }
+    mutating func addRaw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+    mutating func finish() -> [UInt8] { bytes.append(13); bytes.append(10); return bytes }
+
+    /// "HTTP/1.1 200 OK\r\n", cached for the common codes.
+    static func statusLine(_ status: Int) -> [UInt8] {
+        switch status {
+        case 200: return ok
+        default: return Array("HTTP/1.1 \(status) \(HTTPSerializer.reasonPhrase(status))\r\n".utf8)
+        }
+    }
+    private static let ok = Array("HTTP/1.1 200 OK\r\n".utf8)
+}
