@@ -33,6 +33,8 @@ extension HTTP2Session {
         case .webSocket(let q, let echo, let mayPublish):
             guard request.headers["Upgrade"].map({ Router.headerHasToken($0, "websocket") }) == true else {
                 // No Upgrade in HTTP/2: a WebSocket is opened by extended CONNECT (RFC 8441 §4).
+                // DEVIATION: RFC 9110 §15.5.22 wants an Upgrade field with 426, but RFC 9113
+                // §8.2.2 forbids that connection-specific field in HTTP/2; the body says what to do.
                 return respondError(s, request, status: 426, "this endpoint speaks WebSocket: over HTTP/2 send an extended CONNECT with :protocol websocket (RFC 8441)")
             }
             guard webSocketCount < HTTP2Session.maxWebSockets else {

@@ -467,6 +467,28 @@ class TestHTTP2BadInput(unittest.TestCase):
         data = watcher.read_until(b'"after the storm"', timeout=5)
         self.assertIn(f"id: {new_id}".encode(), data)
 
+    def test_push_stream_with_closed_window_dropped(self):
+        # PROTOCOL.md §9 on HTTP/2: a subscriber whose stream window stays closed is dropped like
+        # a slow reader (RST_STREAM CANCEL frees what waited), and only that stream.
+        srv = WirelabServer("--rate", "0", "--max-queue", "4096").start()
+        self.addCleanup(lambda: self.assertEqual(srv.stop(), 0))
+        c = H2Raw(srv.port, client_settings=((h2_raw.SETTINGS_ENABLE_PUSH, 0), (h2_raw.SETTINGS_INITIAL_WINDOW_SIZE, 0)))
+        self.addCleanup(c.close)
+        c.frames_until(lambda f: f.type == h2_raw.SETTINGS and not f.flags & h2_raw.ACK)
+        c.send(settings(ack=True))
+        c.headers(1, request_fields("/sse"))
+        c.frames_until(lambda f: f.stream == 1 and f.type == h2_raw.HEADERS)
+        for i in range(60):
+            srv.publish("x" * 200 + str(i))
+        frames = c.expect_rst(1, h2_raw.CANCEL, timeout=10)
+        self.assertFalse(any(f.type == h2_raw.DATA and f.stream == 1 and f.payload for f in frames),
+                         "no window, no DATA")
+        # The connection goes on: a stream the client opens a window for is answered.
+        c.headers(3, request_fields("/healthz"))
+        c.send(window_update(3, 1000))
+        status, _, body = c.response(3)
+        self.assertEqual((status, body), (200, b"ok"))
+
     def test_ping_flood_bounded(self):
         # A peer that sends PINGs and never reads: the server stops reading once its output
         # queue is full (PROTOCOL.md §9), so what it holds is bounded, and others are served.
