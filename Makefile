@@ -4,7 +4,7 @@ DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
 
-.PHONY: build release test unit interop deps serve bench bench-perf soak tables clean
+.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables fuzz clean
 
 build:
 	$(SWIFT) build
@@ -12,11 +12,14 @@ build:
 release:
 	$(SWIFT) build -c release
 
-# Every test: unit tests, then interop tests with real clients (curl, Python websockets, Chromium).
+# Every test: unit tests, then interop tests with real clients (curl, Python websockets, Chromium),
+# once on the default selector backend (epoll on Linux) and once on poll(). A skipped or missing
+# peer fails the run.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN)
+	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN) --selector poll
 
 unit:
 	$(SWIFT) test
@@ -31,8 +34,9 @@ deps:
 serve: release
 	$(RELEASE_BIN) serve
 
-bench: release bench-perf
+bench: release bench-perf bench-proxy
 	$(PYTHON) Tests/Bench/bench.py --bin $(RELEASE_BIN)
+	$(PYTHON) Tests/Bench/timing.py --bin $(RELEASE_BIN)
 
 # Performance against reference implementations (a C broadcaster, nginx), as ratios measured
 # side by side: Tests/Bench/perf/README.md. The C programs are built here, never committed.
@@ -42,6 +46,12 @@ bench-perf: release
 	cc -O2 -o .build/bench/c_broadcaster Tests/Bench/perf/c_broadcaster.c
 	$(PYTHON) Tests/Bench/perf/run_perf.py --bin $(RELEASE_BIN) --work .build/bench
 
+# `wirelab proxy`: WebSocket fan-out direct vs through the proxy vs through --delay 50 (ratios),
+# and --bandwidth 800 carrying 1 MB in 10 s. Tests/Bench/proxy_bench.py.
+bench-proxy: release
+	@mkdir -p .build/bench
+	cc -O2 -o .build/bench/ws_fanout_client Tests/Bench/perf/ws_fanout_client.c
+	$(PYTHON) Tests/Bench/proxy_bench.py --bin $(RELEASE_BIN) --client .build/bench/ws_fanout_client
 # Not in `make test`: 10,000 WebSockets, 1,000 SSE streams and 500 long pollers at 10 events/s,
 # 1% reconnecting every second, for SOAK_MINUTES (Tests/Bench/soak.py); then the slow bound tests
 # (a fragmented WebSocket message stalled 30 s gets 1008).
@@ -59,19 +69,35 @@ lesson-%: release
 tables: release
 	$(RELEASE_BIN) lesson --tables
 
-# libFuzzer on the HTTP request parser and the WebSocket frame decoder (Tests/Fuzz/), each for
+# libFuzzer on the HTTP request parser, the WebSocket frame decoder, the HPACK decoder and the
+# HTTP/2 frame decoder + connection (Tests/Fuzz/), each for
 # FUZZ_SECONDS; any bytes must give values or a typed error, never a trap. Seeds are written fresh.
+# A compile error stops the target (the old binary is removed first, so a stale one never runs).
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS = -O -sanitize=fuzzer,address -parse-as-library -module-name WireCodec
 fuzz:
-	@mkdir -p .build/fuzz/corpus-http .build/fuzz/corpus-websocket
+	@mkdir -p .build/fuzz/corpus-http .build/fuzz/corpus-websocket .build/fuzz/corpus-hpack .build/fuzz/corpus-http2
 	printf 'GET /poll?since=1 HTTP/1.1\r\nHost: a\r\n\r\n' > .build/fuzz/corpus-http/seed-get
 	printf '\005POST /publish HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' > .build/fuzz/corpus-http/seed-chunked
 	printf '\001\201\205\067\372\041\075\177\237\115\121\130' > .build/fuzz/corpus-websocket/seed-rfc6455-masked-hello
-	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTPRequestParser.swift -o .build/fuzz/http 2>&1 | grep -v 'Cannot export' || true
-	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzWebSocketFrameDecoder.swift -o .build/fuzz/websocket 2>&1 | grep -v 'Cannot export' || true
+	printf '\020\202\206\204\101\214\361\343\302\345\362\072\153\240\253\220\364\377\377\202\206\204\276\130\206\250\353\020\144\234\277' > .build/fuzz/corpus-hpack/seed-rfc7541-c4
+	printf '\011\000\000\005\001\005\000\000\000\001\202\206\204\101\000\000\000\002\000\001\000\000\000\001\150\151\000\000\004\010\000\000\000\000\001\000\000\001\000' > .build/fuzz/corpus-http2/seed-request
+	rm -f .build/fuzz/http
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTPRequestParser.swift -o .build/fuzz/http 2> .build/fuzz/http.log; \
+	  status=$$?; grep -v 'Cannot export' .build/fuzz/http.log >&2; exit $$status
+	rm -f .build/fuzz/websocket
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzWebSocketFrameDecoder.swift -o .build/fuzz/websocket 2> .build/fuzz/websocket.log; \
+	  status=$$?; grep -v 'Cannot export' .build/fuzz/websocket.log >&2; exit $$status
+	rm -f .build/fuzz/hpack
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHPACKDecoder.swift -o .build/fuzz/hpack 2> .build/fuzz/hpack.log; \
+	  status=$$?; grep -v 'Cannot export' .build/fuzz/hpack.log >&2; exit $$status
+	rm -f .build/fuzz/http2
+	swiftc $(FUZZ_FLAGS) Sources/WireCodec/*.swift Tests/Fuzz/FuzzHTTP2FrameDecoder.swift -o .build/fuzz/http2 2> .build/fuzz/http2.log; \
+	  status=$$?; grep -v 'Cannot export' .build/fuzz/http2.log >&2; exit $$status
 	.build/fuzz/http -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-http
 	.build/fuzz/websocket -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-websocket
+	.build/fuzz/hpack -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-hpack
+	.build/fuzz/http2 -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build/fuzz/corpus-http2
 
 clean:
 	rm -rf .build

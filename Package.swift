@@ -23,13 +23,16 @@ let package = Package(
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"], exclude: ["README.md"]),
         // The teaching kit: `inspect`, lessons, the model.
         .target(name: "WireLessons", dependencies: ["WireCodec", "WireLoop", "WireServer", "WireMeasure"]),
+        // `wirelab proxy`: a network you can set (delay, jitter, bandwidth, middleboxes).
+        .target(name: "WireProxy", dependencies: ["WireLoop", "WireCodec"], exclude: ["README.md"]),
         // The command line.
-        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure", "WireLessons"]),
+        .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure", "WireLessons", "WireProxy"]),
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
         .testTarget(name: "WireLessonsTests", dependencies: ["WireLessons", "WireCodec", "WireMeasure", "WireServer"]),
         .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
+        .testTarget(name: "WireProxyTests", dependencies: ["WireProxy", "WireServer", "WireCodec", "WireLoop"]),
         .testTarget(name: "WireMeasureTests", dependencies: ["WireMeasure", "WireServer", "WireCodec", "WireLoop"]),
     ]
 )

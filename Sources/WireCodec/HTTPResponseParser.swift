@@ -84,6 +84,10 @@ public struct HTTPResponseParser {
     /// After a 101 head, the bytes already read belong to the new protocol.
     public mutating func takeBufferedBytes() -> [UInt8] { input.takeAll() }
 
+    /// Bytes fed but not yet consumed by the parts returned so far. A relay that forwards the
+    /// raw bytes (wirelab proxy) uses it to find where a head or a message ended in its input.
+    public var bufferedByteCount: Int { input.readableCount }
+
     // MARK: - The state machine
 
     private mutating func advance() throws -> HTTPResponsePart? {

@@ -187,9 +187,9 @@ public enum Inspector {
         case .continuation?: name = "continuation"
         case .text?: name = "text"
         case .binary?: name = "binary"
-        case .close?: name = "close"
-        case .ping?: name = "ping"
-        case .pong?: name = "pong"
+        case .close?: name = "close: begins or answers the closing handshake, RFC 6455 §5.5.1"
+        case .ping?: name = "ping: asks the peer for a pong, RFC 6455 §5.5.2"
+        case .pong?: name = "pong: answers a ping with its payload, RFC 6455 §5.5.3"
         case nil: name = "reserved"
         }
         var lines = [
@@ -214,6 +214,39 @@ public enum Inspector {
             lines.append("  payload (UTF-8)        \(text)\(payload.count > 120 ? "…" : "")")
         }
         return lines
+    }
+}
+
+extension Inspector {
+    /// The sentence `inspect` prints when no event came within its wait (a server started with
+    /// `--rate 0`, or one between slow events), or when the peer closed first.
+    public static func quietSentence(_ transport: InspectTransport, wait: Double, closed: Bool) -> String {
+        let within = "within \(seconds(wait)) s"
+        if closed {
+            return "The server closed the connection before any event came (\(within))."
+        }
+        switch transport {
+        case .ws:
+            return "No event came \(within): the server is quiet (started with --rate 0, or between slow events). The connection stays open; a ping shows it is alive."
+        case .sse:
+            return "No event came \(within): the stream stays open and silent. During silence the server sends a `: hb` comment every --heartbeat seconds (15 by default), so proxies keep the stream (PROTOCOL.md §2)."
+        case .longpoll, .poll:
+            return "No event came \(within)."
+        }
+    }
+
+    /// A number as a person writes it: 2, 0.5 (at most one decimal).
+    public static func seconds(_ v: Double) -> String {
+        v == v.rounded() ? String(Int(v)) : round1(v)
+    }
+
+    /// One decimal: 0.25 → "0.3", 2 → "2.0".
+    public static func round1(_ v: Double) -> String { String(Double(Int((v * 10).rounded())) / 10) }
+
+    /// Whether a pong frame (unmasked, from the server) carries the ping's payload back.
+    public static func pongCheck(_ pong: [UInt8], pingPayload: [UInt8]) -> String {
+        let same = pong.count >= 2 && Array(pong.dropFirst(2)) == pingPayload
+        return "  same payload as ping   \(same ? "yes" : "NO")  (RFC 6455 §5.5.3: a pong echoes the ping's application data)"
     }
 }
 

@@ -26,3 +26,20 @@ public enum LoopClock {
     /// Seconds (fractional allowed) to nanoseconds.
     public static func nanos(seconds: Double) -> Int64 { Int64((seconds * 1e9).rounded()) }
 }
+
+/// Where an event loop reads monotonic time for its timers. The system's clock in production;
+/// a `ManualClock` in tests, so they check what happens at which virtual time instead of
+/// sleeping and hoping the machine is not busy.
+public protocol MonotonicTimeSource: AnyObject {
+    func nowNanos() -> Int64
+    /// Calls `wake` whenever time jumps (a manual clock was advanced), so a loop sleeping until
+    /// its earliest timer looks again. The system clock never jumps: nothing to do.
+    func onAdvance(_ wake: @escaping () -> Void)
+}
+
+/// CLOCK_MONOTONIC.
+public final class SystemMonotonicClock: MonotonicTimeSource {
+    public static let shared = SystemMonotonicClock()
+    public func nowNanos() -> Int64 { LoopClock.monotonicNanos() }
+    public func onAdvance(_ wake: @escaping () -> Void) {}
+}

@@ -26,6 +26,8 @@ public protocol FDHandler: AnyObject {
 public final class EventLoop {
     public let index: Int
     public let selector: Selector
+    /// Monotonic time for the timers: the system's, or a test's `ManualClock`.
+    public let clock: MonotonicTimeSource
     private var handlers: [FDHandler?] = []
     private var timers = TimerHeap()
     private let queueLock = Lock()
@@ -36,10 +38,18 @@ public final class EventLoop {
     private var thread: Thread?
     private var threadID: pthread_t?
 
-    public init(index: Int = 0, selector: SelectorKind = .platformDefault) {
+    public init(index: Int = 0, selector: SelectorKind = .platformDefault,
+                clock: MonotonicTimeSource = SystemMonotonicClock.shared) {
         self.index = index
         self.selector = makeSelector(selector)
+        self.clock = clock
+        // A manual clock wakes the loop when a test moves it (weak: the clock may outlive us).
+        clock.onAdvance { [weak self] in self?.selector.wakeUp() }
     }
+
+    /// The loop's monotonic time, ns: deadlines for `schedule(atNanos:)` are on this clock.
+    @inline(__always)
+    public var nowNanos: Int64 { clock.nowNanos() }
 
     // MARK: fds
 
@@ -62,7 +72,7 @@ public final class EventLoop {
 
     @discardableResult
     public func schedule(afterNanos delay: Int64, _ action: @escaping () -> Void) -> LoopTimer {
-        timers.add(deadline: LoopClock.monotonicNanos() + delay, action: action)
+        timers.add(deadline: clock.nowNanos() + delay, action: action)
     }
     @discardableResult
     public func schedule(atNanos deadline: Int64, _ action: @escaping () -> Void) -> LoopTimer {
@@ -124,7 +134,7 @@ public final class EventLoop {
             timers.dropCancelledHead()
             var timeout: Int32 = -1
             if let deadline = timers.earliestDeadline {
-                let ms = (deadline - LoopClock.monotonicNanos() + 999_999) / 1_000_000
+                let ms = (deadline - clock.nowNanos() + 999_999) / 1_000_000
                 timeout = Int32(max(0, min(ms, 60_000)))
             }
             let hasQueued = queueLock.withLock { !queue.isEmpty || stopping }
@@ -147,7 +157,7 @@ public final class EventLoop {
             }
 
             // 3. Due timers.
-            let now = LoopClock.monotonicNanos()
+            let now = clock.nowNanos()
             while let timer = timers.popDue(now: now) {
                 if !timer.isCancelled { timer.action() }
             }

@@ -47,16 +47,22 @@ public struct ClientCounts: Equatable {
 
 /// Which event ids a client received: a bitmap from the run's first id, so `events` (distinct),
 /// `duplicates` and, once the last id is known, `missed` are exact.
+///
+/// `outOfOrder` (PROTOCOL.md §8) counts first receipts of an id lower than one already seen:
+/// a resumption that skipped ahead and filled the gap later, or a server that sent out of
+/// order. A replay of an id already seen is a duplicate, not out of order ("replays aside").
 struct EventReceipts {
     private(set) var firstID = Int.max
     private var bits: [UInt64] = []
     private(set) var duplicates = 0
+    private(set) var outOfOrder = 0
     private(set) var highestID = 0
 
     mutating func start(firstID: Int) { self.firstID = firstID }
 
     /// Notes `id`; true the first time it is seen within the run.
     mutating func note(_ id: Int) -> Bool {
+        let previousHighest = highestID
         if id > highestID { highestID = id }
         guard id >= firstID else { return false }
         let offset = id - firstID
@@ -67,6 +73,7 @@ struct EventReceipts {
             return false
         }
         bits[word] |= bit
+        if id < previousHighest { outOfOrder += 1 }
         return true
     }
 

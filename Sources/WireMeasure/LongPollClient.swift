@@ -10,7 +10,7 @@ final class LongPollClient: PollingClient {
     }
 
     override func runStarted(runStart: Int64) {
-        since = context.firstID - 1
+        since = resumeID ?? context.firstID - 1
         ask()
     }
 
@@ -24,8 +24,8 @@ final class LongPollClient: PollingClient {
     }
 
     override func answerLost() {
-        if context.runOver { return finishedForGood() }
-        // Dropped while waiting: ask again on a new connection after a moment.
-        context.loop.schedule(afterNanos: 100_000_000) { [weak self] in self?.ask() }
+        if context.runOver && hasAllEvents { return finishedForGood() }
+        // Dropped while waiting: ask again on a new connection, when the policy says.
+        retryAfterDrop()
     }
 }

@@ -16,6 +16,15 @@
 //     WebSockets do the closing handshake.
 //  6. Count: each client's bytes and TCP_INFO segments were taken as it closed. A moment later
 //     the server's /stats is compared with our counts for the race-<transport>-<k> clients.
+//
+// With `--via FLAGS` (PROTOCOL.md §8) a child `wirelab proxy` stands between the clients and
+// the server (ChildProxy); the control channel still talks to the server directly. Every
+// client's counts are then what crossed its own sockets, i.e. the proxy's downstream side. They
+// equal the server's /stats only if the proxy forwarded every byte unchanged and lost none:
+// true for delay, jitter, bandwidth and stalls, false by design for --strip-upgrade (it rewrites
+// the request head) and for the impairments that close connections with bytes in flight
+// (--cut-every, --kill-ws-after, --idle-timeout, and --buffer, which may still hold a stream's
+// last bytes when the client leaves). ServerCheck says which case applies (see `ProxyBytes`).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -80,18 +89,33 @@ public final class Race {
             }
         }
         defer { handle.stop() }
+
+        // 1b. The proxy the clients go through, if any.
+        var proxy: ChildProxy?
+        var clientEndpoint = endpoint
+        if let via = settings.via {
+            guard let exe = settings.serverExecutable ?? Self.runningWirelab() else {
+                throw RaceError("--via needs the wirelab executable to start `wirelab proxy`")
+            }
+            let p = try ChildProxy(executable: exe, upstream: endpoint, flags: via)
+            proxy = p
+            clientEndpoint = p.endpoint
+        }
+        defer { proxy?.stop() }
         var control = ControlChannel(endpoint: endpoint)
         control.timeoutSeconds = 30     // a server busy with 10,000 closes can be slow to answer
 
         // 2. The clock.
         var clock = "clock: same host, no correction"
         var offset: Int64 = 0
+        var clockEstimate: ClockEstimate?
         do {
             _ = try control.latestID()          // also: can we talk to it at all?
-            if !endpoint.isSameHost {
+            if !endpoint.isSameHost || settings.clock == .estimate {
                 let estimate = try ClockEstimate.measure(control)
                 offset = estimate.offsetMicros
                 clock = estimate.description
+                clockEstimate = estimate
             }
         } catch let e as ControlError {
             throw RaceError(e.message)
@@ -103,8 +127,10 @@ public final class Race {
 
         // 3. Clients on a loop of their own.
         let loop = EventLoop(index: 0)
-        let context = RaceContext(loop: loop, endpoint: endpoint)
+        let context = RaceContext(loop: loop, endpoint: clientEndpoint)
         context.clockOffsetMicros = offset
+        context.reconnect = settings.reconnect
+        context.fallbackAfterNanos = Int64(settings.fallbackAfter * 1e6)
         var clients: [RaceClient] = []
         for t in settings.transports {
             for k in 1...settings.clients {
@@ -114,6 +140,7 @@ public final class Race {
                 case .longpoll: clients.append(LongPollClient(name: name, context: context))
                 case .sse: clients.append(SSEClient(name: name, context: context))
                 case .ws: clients.append(WebSocketClient(name: name, context: context))
+                case .auto: clients.append(AutoClient(name: name, context: context, interval: settings.pollInterval, runDuration: settings.duration))
                 }
             }
         }
@@ -149,7 +176,8 @@ public final class Race {
                 let latest = try control.latestID()
                 startWall = LoopClock.wallMicros()
                 context.firstID = latest + 1
-                let now = LoopClock.monotonicNanos()
+                let now = loop.nowNanos         // the clients' timers run on the loop's clock
+                context.runStartNanos = now
                 for c in clients { c.startRun(at: now) }
                 return .success((latest + 1, now))
             } catch let e as ControlError { return .failure(e) } catch { return .failure(ControlError(message: "\(error)")) }
@@ -205,35 +233,64 @@ public final class Race {
             }
         }
         loop.stop()
-        let check = Self.checkWithServer(control, results, baseline: baseline)
-        return RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
-                          elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,
-                          results: results, serverCheck: check)
+        proxy?.stop()       // it closes its upstream connections: the server's counts are final
+        var check = Self.checkWithServer(control, results, baseline: baseline)
+        if let via = settings.via, let c = check {
+            check = ProxyBytes.judge(c, flags: via)
+        }
+        var result = RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
+                                elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,
+                                results: results, serverCheck: check)
+        result.proxyReport = proxy?.exitReport
+        result.clockEstimate = clockEstimate
+        return result
+    }
+
+    /// This process's executable when it is `wirelab` itself (a lesson running a race in
+    /// process), so `--via` can start `wirelab proxy` without being told where it is.
+    static func runningWirelab() -> String? {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.lastPathComponent == "wirelab" ? exe.path : nil
     }
 
     static func summarize(_ t: RaceTransport, _ clients: [RaceClient], context: RaceContext, firstID: Int, lastID: Int) -> TransportResult {
         let published = max(0, lastID - firstID + 1)
         var totals = ClientCounts()
         var reports: [ClientReport] = []
-        var events = 0, missed = 0, duplicates = 0
+        var events = 0, missed = 0, duplicates = 0, outOfOrder = 0, reconnects = 0
         var firstConnect = Int64.max, lastReady: Int64 = 0
+        var firstEvent: [Double] = []
+        var paths: [String: Int] = [:]
         for c in clients {
             let e = c.receipts.distinct(through: lastID)
             events += e
             missed += published - e
             duplicates += c.receipts.duplicates
+            outOfOrder += c.receipts.outOfOrder
+            reconnects += c.ledger.reconnects
             totals = totals + c.counts
             firstConnect = min(firstConnect, c.connectStarted)
             lastReady = max(lastReady, c.readyAt)
+            if let f = c.ledger.firstEventMillis { firstEvent.append(f) }
+            paths[c.ledger.pathText, default: 0] += 1
             reports.append(ClientReport(name: c.name, counts: c.counts, events: e, missed: published - e,
-                                        duplicates: c.receipts.duplicates, failure: c.failure))
+                                        duplicates: c.receipts.duplicates, failure: c.failure,
+                                        outOfOrder: c.receipts.outOfOrder, reconnects: c.ledger.reconnects,
+                                        path: c.ledger.pathText, firstEventMillis: c.ledger.firstEventMillis))
         }
         let n = Double(max(1, clients.count))
+        let book = context.histograms[t]
+        firstEvent.sort()
         return TransportResult(transport: t, clients: clients.count, events: Double(events) / n, missed: Double(missed) / n,
                                duplicates: Double(duplicates) / n,
-                               histogram: context.histograms[t]?.histogram ?? LatencyHistogram(), totals: totals,
+                               histogram: book?.histogram ?? LatencyHistogram(), totals: totals,
                                connectMillis: lastReady > firstConnect ? Double(lastReady - firstConnect) / 1e6 : 0,
-                               perClient: reports)
+                               perClient: reports,
+                               outOfOrder: Double(outOfOrder) / n, reconnects: reconnects,
+                               reconnectHistogram: book?.reconnect ?? LatencyHistogram(),
+                               paths: paths,
+                               firstEventMillis: firstEvent.isEmpty ? nil : firstEvent[(firstEvent.count - 1) / 2],
+                               connectsPer100ms: book?.connects ?? [])
     }
 
     /// The server's per-client counters (bytes_in, bytes_out, requests, connections) by name.

@@ -6,6 +6,13 @@
 // Lifecycle:  idle ──connect()──▶ connecting ──writable, SO_ERROR 0──▶ open ──closeSocket()──▶ idle
 // A client may open several connections in a run (a server that closes an idle keep-alive
 // connection, a dropped stream); each counts in `counts.connections`.
+//
+// Surviving the network (PROTOCOL.md §8): a connection that drops before the client has every
+// event of the run goes through `reconnectAfterDrop()`: the drop is booked in the ledger, the
+// reconnect policy says how long to wait, and the transport resumes where it stopped
+// (`resumeID`: since= / Last-Event-ID), so a drop costs latency, never events. A client that
+// belongs to an `auto` client (its `supervisor`) asks it first: the drop may be a reason to
+// move down the ladder instead.
 // Everything here runs on the race loop's thread.
 #if canImport(Glibc)
 import Glibc
@@ -15,54 +22,37 @@ import Darwin
 import WireLoop
 import WireCodec
 
-/// What all clients of one race share: the loop, the endpoint, a read buffer, the run's id range,
-/// and each transport's latency histogram. Loop thread only.
-final class RaceContext {
-    let loop: EventLoop
-    let endpoint: RaceEndpoint
-    let readBuffer: UnsafeMutableRawBufferPointer
-    /// Server clock minus ours (µs); 0 on the same host.
-    var clockOffsetMicros: Int64 = 0
-    /// First id of the run (server latest at start + 1); Int.max before the run starts.
-    var firstID = Int.max
-    /// Last id of the run, known once it ended.
-    var lastID: Int?
-    var histograms: [RaceTransport: LatencyBook] = [:]
-    /// Called when a client is connected and subscribed (or failed trying).
-    var clientReady: (RaceClient) -> Void = { _ in }
-    /// Called when a client has closed for good after the run.
-    var clientDone: (RaceClient) -> Void = { _ in }
-
-    init(loop: EventLoop, endpoint: RaceEndpoint) {
-        self.loop = loop
-        self.endpoint = endpoint
-        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
-    }
-    deinit { readBuffer.deallocate() }
-
-    var runOver: Bool { lastID != nil }
-}
-
-/// A transport's histogram, shared by its clients (a class: no copy per record).
-final class LatencyBook {
-    var histogram = LatencyHistogram()
-}
-
 class RaceClient: FDHandler {
     let name: String
     let transport: RaceTransport
     unowned let context: RaceContext
-    let book: LatencyBook
-    var counts = ClientCounts()
-    var receipts = EventReceipts()
+    private(set) var book: LatencyBook
+    private(set) var ledger: ClientLedger
+    /// The auto client this one is a step of, if any.
+    private(set) weak var supervisor: AutoClient?
     /// Why the client gave up, if it did.
     var failure: String?
     /// Ready: connected and, for streams, subscribed. Done: closed for good.
     private(set) var isReady = false
     private(set) var isDone = false
-    /// Monotonic ns when the first connect started and when the client became ready.
-    var connectStarted: Int64 = 0
+    /// Monotonic ns when the client became ready.
     var readyAt: Int64 = 0
+    /// Monotonic ns when the current connection was established (nil: not yet), and the events
+    /// it delivered: what AutoNegotiation judges a dropped connection by.
+    private(set) var openedAt: Int64?
+    private(set) var eventsSinceOpen = 0
+    /// A reconnect is scheduled: nothing connects before it fires.
+    private(set) var reconnectTimer: LoopTimer?
+
+    var counts: ClientCounts {
+        get { ledger.counts }
+        _modify { yield &ledger.counts }
+    }
+    var receipts: EventReceipts {
+        get { ledger.receipts }
+        _modify { yield &ledger.receipts }
+    }
+    var connectStarted: Int64 { ledger.connectStarted }
 
     private(set) var fd: Int32 = -1
     private var connecting = false
@@ -74,10 +64,32 @@ class RaceClient: FDHandler {
         self.name = name
         self.transport = transport
         self.context = context
-        if let b = context.histograms[transport] { book = b } else {
-            book = LatencyBook()
-            context.histograms[transport] = book
-        }
+        book = Self.book(transport, context)
+        ledger = ClientLedger(transport: transport, policy: ReconnectPolicy(context.reconnect))
+    }
+
+    static func book(_ transport: RaceTransport, _ context: RaceContext) -> LatencyBook {
+        if let b = context.histograms[transport] { return b }
+        let b = LatencyBook()
+        context.histograms[transport] = b
+        return b
+    }
+
+    /// Makes this client a step of `auto`: its books, latencies and readiness are the auto
+    /// client's.
+    func join(_ auto: AutoClient) {
+        supervisor = auto
+        ledger = auto.ledger
+        book = auto.book
+    }
+
+    /// Stops this step of an auto client for good, without telling anyone: the auto client
+    /// moved on.
+    func retire() {
+        supervisor = nil
+        reconnectTimer?.cancel()
+        closeSocket()
+        isDone = true
     }
 
     var isOpen: Bool { fd >= 0 && !connecting }
@@ -105,8 +117,12 @@ class RaceClient: FDHandler {
     // MARK: connecting
 
     func connect() {
-        guard fd < 0 else { return }
-        if connectStarted == 0 { connectStarted = LoopClock.monotonicNanos() }
+        guard fd < 0, !isDone else { return }
+        let now = LoopClock.monotonicNanos()
+        if ledger.connectStarted == 0 { ledger.connectStarted = now }
+        book.noteConnect(at: now, runStart: context.runStartNanos)
+        openedAt = nil
+        eventsSinceOpen = 0
         do {
             fd = try Socket.connect(host: context.endpoint.host, port: context.endpoint.port)
         } catch {
@@ -122,22 +138,79 @@ class RaceClient: FDHandler {
         guard !isReady else { return }
         isReady = true
         readyAt = LoopClock.monotonicNanos()
+        if let supervisor { return supervisor.stepReady(self) }
         context.clientReady(self)
     }
 
     /// Gives up: closes, records why, and counts as ready and done so the race goes on.
+    /// A step of an auto client tells the auto client instead, which may move on.
     func fail(_ why: String) {
+        if let supervisor {
+            closeSocket()
+            return supervisor.stepFailed(self, why)
+        }
         if failure == nil { failure = why }
         closeSocket()
         if !isReady { becameReady() }
         finishedForGood()
     }
 
+    /// The server answered with an HTTP error (or no 101): for an auto client a reason to move
+    /// down the ladder; for any other, a failure.
+    func httpFailed(_ why: String) { fail(why) }
+
     func finishedForGood() {
         guard !isDone else { return }
+        reconnectTimer?.cancel()
         closeSocket()
         isDone = true
+        if let supervisor { return supervisor.stepFinished(self) }
         context.clientDone(self)
+    }
+
+    // MARK: surviving drops (PROTOCOL.md §8)
+
+    /// Where to resume: the highest id seen, or just before the run's first id if nothing of
+    /// the run arrived yet; nil before the run with nothing seen (start at the live edge).
+    var resumeID: Int? {
+        let seen = receipts.highestID
+        if context.firstID != Int.max { return max(seen, context.firstID - 1) }
+        return seen > 0 ? seen : nil
+    }
+
+    /// The connection dropped while the client still needs it: book the drop, wait as the
+    /// policy says, then `connect()`; the transport resumes in `didConnect`. An auto client may
+    /// rather move down its ladder.
+    func reconnectAfterDrop() {
+        guard !isDone else { return }
+        let now = LoopClock.monotonicNanos()
+        if let supervisor, supervisor.stepDropped(self, openedAt: openedAt, delivered: eventsSinceOpen, now: now) {
+            return      // the auto client moved on and retired this step
+        }
+        ledger.dropped(at: now)
+        let delay = ledger.policy.delayAfterDrop()
+        reconnectTimer?.cancel()
+        reconnectTimer = context.loop.schedule(afterNanos: delay) { [weak self] in
+            guard let self, !self.isDone else { return }
+            self.reconnectTimer = nil
+            self.ledger.reconnecting()
+            self.connect()
+        }
+    }
+
+    var reconnectPending: Bool { reconnectTimer != nil }
+
+    /// `connect()` once the loop has handled every event of this round (a timer of delay 0).
+    /// Called from inside an I/O callback right after a close, the new socket may get the old
+    /// one's descriptor number, and the rest of the old one's event (its hang-up) would be
+    /// delivered to it.
+    func connectSoon() {
+        guard reconnectTimer == nil else { return }
+        reconnectTimer = context.loop.schedule(afterNanos: 0) { [weak self] in
+            guard let self, !self.isDone else { return }
+            self.reconnectTimer = nil
+            self.connect()
+        }
     }
 
     // MARK: FDHandler
@@ -146,9 +219,10 @@ class RaceClient: FDHandler {
         if connecting {
             let error = Socket.pendingError(fd)
             guard error == 0 else {
-                return fail("cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error)))")
+                return connectFailed("cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error)))")
             }
             connecting = false
+            openedAt = LoopClock.monotonicNanos()
             context.loop.setInterest(fd: fd, output.isEmpty ? .read : [.read, .write])
             didConnect()
             return
@@ -179,9 +253,17 @@ class RaceClient: FDHandler {
         guard fd >= 0 else { return }
         if connecting {
             let error = Socket.pendingError(fd)
-            return fail("cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error == 0 ? ECONNREFUSED : error)))")
+            return connectFailed("cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error == 0 ? ECONNREFUSED : error)))")
         }
         lost()
+    }
+
+    /// A TCP connect failed. Before the client was ever ready that ends it (nothing listens);
+    /// afterwards it is one more drop (a server restarting, a proxy gone for a moment).
+    private func connectFailed(_ why: String) {
+        guard isReady, !isDone else { return fail(why) }
+        closeSocket()
+        connectionLost()
     }
 
     private func lost() {
@@ -273,6 +355,10 @@ class RaceClient: FDHandler {
     /// An event arrived (after parsing): note it, and its latency the first time.
     func received(_ stamp: EventScanner.Stamp) {
         if receipts.firstID == Int.max, context.firstID != Int.max { receipts.start(firstID: context.firstID) }
+        eventsSinceOpen += 1
+        if let outage = ledger.eventArrived(at: LoopClock.monotonicNanos()) {
+            book.reconnect.record(outage / 1000)
+        }
         if receipts.note(stamp.id) {
             let now = LoopClock.wallMicros()
             book.histogram.record(now - stamp.ts + context.clockOffsetMicros)

@@ -10,6 +10,7 @@ public enum RaceReport {
         "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "latency_ms_max", "latency_ms_mean",
         "requests", "connections", "empty_responses", "bytes_up", "bytes_down",
         "wire_bytes_up", "wire_bytes_down", "bytes_per_event", "connect_ms",
+        "reconnects", "reconnect_ms_p50", "reconnect_ms_p99", "out_of_order", "path", "first_event_ms",
     ]
 
     public static func render(_ r: RaceResult, as format: RaceFormat) -> String {
@@ -44,14 +45,28 @@ public enum RaceReport {
                 ("wire_bytes_up", .number(Double(t.wireBytesUp))), ("wire_bytes_down", .number(Double(t.wireBytesDown))),
                 ("bytes_per_event", t.bytesPerEvent.map { .number($0) } ?? .null),
                 ("connect_ms", .number(t.connectMillis)),
+                ("reconnects", .number(Double(t.reconnects))),
+                ("reconnect_ms", t.reconnectLatency.map { .object([("p50", .number($0.p50)), ("p99", .number($0.p99))]) } ?? .null),
+                ("out_of_order", .number(t.outOfOrder)),
+                ("path", .string(t.path)),
+                ("first_event_ms", t.firstEventMillis.map { .number($0) } ?? .null),
+                ("connects_per_100ms", .array(t.connectsPer100ms.map { .number(Double($0)) })),
             ]
+            if t.transport == .auto {
+                fields.append(("paths", .object(t.paths.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })))
+            }
             if !t.failures.isEmpty { fields.append(("errors", .array(Array(Set(t.failures)).sorted().prefix(5).map { .string($0) }))) }
             return .object(fields)
         }
         var top: [(String, JSONValue)] = [("scenario", .object(scenario)), ("results", .array(results))]
         if let check = r.serverCheck {
-            top.append(("server_check", .object([("agrees", .bool(check.agrees)),
-                                                 ("differences", .array(check.differences.map { .string($0) }))])))
+            var fields: [(String, JSONValue)] = [("agrees", .bool(check.agrees)),
+                                                 ("differences", .array(check.differences.map { .string($0) }))]
+            if let note = check.note { fields += [("expected", .bool(check.expected)), ("note", .string(note))] }
+            top.append(("server_check", .object(fields)))
+        }
+        if let line = r.proxyReport, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) {
+            top.append(("proxy", value))
         }
         return .object(top)
     }
@@ -73,6 +88,9 @@ public enum RaceReport {
                 String(t.requests), String(t.connections), String(t.emptyResponses),
                 String(t.bytesUp), String(t.bytesDown), String(t.wireBytesUp), String(t.wireBytesDown),
                 t.bytesPerEvent.map { JSONValue.format($0) } ?? "", JSONValue.format(t.connectMillis),
+                String(t.reconnects), t.reconnectLatency.map { JSONValue.format($0.p50) } ?? "",
+                t.reconnectLatency.map { JSONValue.format($0.p99) } ?? "", JSONValue.format(t.outOfOrder),
+                t.path, t.firstEventMillis.map { JSONValue.format($0) } ?? "",
             ]
             out += cells.joined(separator: ",") + "\n"
         }
@@ -81,18 +99,29 @@ public enum RaceReport {
 
     // MARK: table and Markdown
 
-    static let headers = ["transport", "events", "missed", "dup", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms",
-                          "requests", "conns", "empty", "bytes up", "bytes down", "wire up", "wire down", "B/event"]
+    static let baseHeaders = ["transport", "events", "missed", "dup", "ooo", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms",
+                              "requests", "conns", "empty", "bytes up", "bytes down", "wire up", "wire down", "B/event",
+                              "reconn", "rc p50 ms", "rc p99 ms"]
+    /// Shown when an `auto` client raced: the path it took and its time to the first event.
+    static let autoHeaders = ["path", "1st event ms"]
+
+    static func headers(_ r: RaceResult) -> [String] {
+        r.results.contains { $0.transport == .auto } ? baseHeaders + autoHeaders : baseHeaders
+    }
 
     static func rows(_ r: RaceResult) -> [[String]] {
-        r.results.map { t in
-            let l = t.latency
-            return [t.transport.rawValue, count(t.events), count(t.missed), count(t.duplicates),
-                    l.map { ms($0.p50) } ?? "-", l.map { ms($0.p95) } ?? "-", l.map { ms($0.p99) } ?? "-",
-                    l.map { ms($0.max) } ?? "-", l.map { ms($0.mean) } ?? "-",
-                    String(t.requests), String(t.connections), String(t.emptyResponses),
-                    String(t.bytesUp), String(t.bytesDown), String(t.wireBytesUp), String(t.wireBytesDown),
-                    t.bytesPerEvent.map { String(format: "%.1f", $0) } ?? "-"]
+        let withAuto = r.results.contains { $0.transport == .auto }
+        return r.results.map { t in
+            let l = t.latency, rc = t.reconnectLatency
+            func opt(_ v: Double?) -> String { v.map { ms($0) } ?? "-" }
+            var row: [String] = [t.transport.rawValue, count(t.events), count(t.missed), count(t.duplicates), count(t.outOfOrder)]
+            row += [opt(l?.p50), opt(l?.p95), opt(l?.p99), opt(l?.max), opt(l?.mean)]
+            row += [String(t.requests), String(t.connections), String(t.emptyResponses)]
+            row += [String(t.bytesUp), String(t.bytesDown), String(t.wireBytesUp), String(t.wireBytesDown)]
+            row.append(t.bytesPerEvent.map { String(format: "%.1f", $0) } ?? "-")
+            row += [String(t.reconnects), opt(rc?.p50), opt(rc?.p99)]
+            if withAuto { row += [t.path, opt(t.firstEventMillis)] }
+            return row
         }
     }
 
@@ -102,6 +131,8 @@ public enum RaceReport {
         var line = "race: \(JSONValue.format(s.duration)) s, \(JSONValue.format(s.rate)) events/s, \(s.size)-byte data, \(clients) per transport, poll every \(JSONValue.format(s.pollInterval)) s"
         if r.server == "url" { line = line.replacingOccurrences(of: "\(JSONValue.format(s.rate)) events/s, \(s.size)-byte data, ", with: "") }
         line += "; server: \(r.server == "url" ? s.url ?? "" : r.server)"
+        if let via = s.via { line += "; via wirelab proxy \(via)" }
+        line += "; reconnect: \(s.reconnect.rawValue)"
         return line
     }
 
@@ -109,9 +140,12 @@ public enum RaceReport {
         var lines = ["published \(r.published) events during the run (ids \(r.firstID)–\(r.lastID)); \(r.clock)"]
         if let c = r.serverCheck {
             if c.agrees {
-                lines.append("server /stats agrees with these byte, request and connection counts, to the byte")
+                lines.append("server /stats agrees with these byte, request and connection counts, to the byte"
+                             + (c.note.map { " (\($0))" } ?? ""))
+            } else if !c.expected {
+                lines.append("server /stats differs, as expected: \(c.note ?? "")")
             } else {
-                lines.append("server /stats differs: " + c.differences.joined(separator: "; "))
+                lines.append("server /stats differs: " + c.differences.joined(separator: "; ") + (c.note.map { " (\($0))" } ?? ""))
             }
         }
         for t in r.results where !t.failures.isEmpty {
@@ -125,6 +159,7 @@ public enum RaceReport {
     }
 
     public static func table(_ r: RaceResult) -> String {
+        let headers = headers(r)
         let all = [headers] + rows(r)
         var widths = headers.map { $0.count }
         for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -142,6 +177,7 @@ public enum RaceReport {
     }
 
     public static func markdown(_ r: RaceResult) -> String {
+        let headers = headers(r)
         var out = headline(r) + "\n\n"
         out += "| " + headers.joined(separator: " | ") + " |\n"
         out += "|" + headers.enumerated().map { i, _ in i == 0 ? " --- |" : " ---: |" }.joined() + "\n"

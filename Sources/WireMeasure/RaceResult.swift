@@ -10,6 +10,17 @@
 //                               totals over the transport's clients: what the server's /stats
 //                               shows for race-<transport>-1 ... race-<transport>-N together.
 //   bytes_per_event             (bytes_up + bytes_down) / events delivered (events × clients).
+//   reconnects                  total over the clients: connections opened again after a drop
+//                               or a failed step (PROTOCOL.md §8).
+//   reconnect_ms                p50, p99 over every outage: from the drop to the first event
+//                               received after it (two drops before an event: one outage).
+//   out_of_order                per client (averaged): first receipts of an id below one
+//                               already seen; duplicates are not counted again.
+//   path, first_event_ms        the transports a client used (`ws>sse`; the most common over the
+//                               clients) and the median time from its first connect to its first
+//                               event. For a fixed transport the path is its name.
+//   connects_per_100ms          connection attempts of all the transport's clients in each
+//                               100 ms of the run, from its start.
 
 public struct ClientReport: Equatable {
     /// The `client=` tag, e.g. race-ws-1.
@@ -19,6 +30,10 @@ public struct ClientReport: Equatable {
     public var missed: Int
     public var duplicates: Int
     public var failure: String?
+    public var outOfOrder = 0
+    public var reconnects = 0
+    public var path = ""
+    public var firstEventMillis: Double?
 }
 
 public struct TransportResult: Equatable {
@@ -33,6 +48,42 @@ public struct TransportResult: Equatable {
     /// From the first connect to the last client connected (and subscribed, for streams), ms.
     public var connectMillis: Double
     public var perClient: [ClientReport]
+    public var outOfOrder: Double
+    public var reconnects: Int
+    /// Outages in µs: drop to first event after it.
+    public var reconnectHistogram: LatencyHistogram
+    public var reconnectLatency: LatencySummary? { LatencySummary(reconnectHistogram) }
+    /// Path text → clients that took it.
+    public var paths: [String: Int]
+    /// The most common path (ties: the longer one, then alphabetical).
+    public var path: String {
+        paths.max { a, b in a.value != b.value ? a.value < b.value : (a.key.count != b.key.count ? a.key.count < b.key.count : a.key > b.key) }?.key
+            ?? transport.rawValue
+    }
+    /// Median over the clients of first connect → first event, ms.
+    public var firstEventMillis: Double?
+    public var connectsPer100ms: [Int]
+
+    public init(transport: RaceTransport, clients: Int, events: Double, missed: Double, duplicates: Double,
+                histogram: LatencyHistogram, totals: ClientCounts, connectMillis: Double, perClient: [ClientReport],
+                outOfOrder: Double = 0, reconnects: Int = 0, reconnectHistogram: LatencyHistogram = LatencyHistogram(),
+                paths: [String: Int] = [:], firstEventMillis: Double? = nil, connectsPer100ms: [Int] = []) {
+        self.transport = transport
+        self.clients = clients
+        self.events = events
+        self.missed = missed
+        self.duplicates = duplicates
+        self.histogram = histogram
+        self.totals = totals
+        self.connectMillis = connectMillis
+        self.perClient = perClient
+        self.outOfOrder = outOfOrder
+        self.reconnects = reconnects
+        self.reconnectHistogram = reconnectHistogram
+        self.paths = paths
+        self.firstEventMillis = firstEventMillis
+        self.connectsPer100ms = connectsPer100ms
+    }
 
     public var requests: Int { totals.requests }
     public var connections: Int { totals.connections }
@@ -54,6 +105,18 @@ public struct ServerCheck: Equatable {
     public var agrees: Bool
     /// One line per disagreement, e.g. "ws: bytes_down 1234 here, bytes_out 1240 at the server".
     public var differences: [String]
+    /// Through a proxy (`--via`): why the counts may differ, or that they matched through it.
+    public var note: String?
+    /// False when a proxy that rewrites or loses bytes stood between: the difference is the
+    /// proxy's doing, reported but not a fault.
+    public var expected = true
+
+    public init(agrees: Bool, differences: [String], note: String? = nil, expected: Bool = true) {
+        self.agrees = agrees
+        self.differences = differences
+        self.note = note
+        self.expected = expected
+    }
 }
 
 public struct RaceResult: Equatable {
@@ -74,6 +137,27 @@ public struct RaceResult: Equatable {
     public var endedAtMicros: Int64
     public var results: [TransportResult]
     public var serverCheck: ServerCheck?
+    /// The clock offset estimate latencies were corrected by; nil when none was needed.
+    public var clockEstimate: ClockEstimate? = nil
+
+    /// The JSON line `wirelab proxy` printed at exit (`--via`), verbatim.
+    public var proxyReport: String?
+
+    public init(settings: RaceSettings, server: String, clock: String, firstID: Int, lastID: Int, elapsed: Double,
+                startedAtMicros: Int64, endedAtMicros: Int64, results: [TransportResult], serverCheck: ServerCheck?,
+                proxyReport: String? = nil) {
+        self.settings = settings
+        self.server = server
+        self.clock = clock
+        self.firstID = firstID
+        self.lastID = lastID
+        self.elapsed = elapsed
+        self.startedAtMicros = startedAtMicros
+        self.endedAtMicros = endedAtMicros
+        self.results = results
+        self.serverCheck = serverCheck
+        self.proxyReport = proxyReport
+    }
 
     public func result(_ t: RaceTransport) -> TransportResult? { results.first { $0.transport == t } }
 }

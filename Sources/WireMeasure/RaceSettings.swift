@@ -3,11 +3,15 @@
 // applies them on top of `RaceSettings(scenario:)`.
 import Foundation
 
-/// The four transports, in the order they are reported.
-public enum RaceTransport: String, CaseIterable, Equatable {
-    case poll, longpoll, sse, ws
+/// The four transports, in the order they are reported, and `auto`, the client that negotiates
+/// one of them (PROTOCOL.md §8).
+public enum RaceTransport: String, CaseIterable, Equatable, Sendable {
+    case poll, longpoll, sse, ws, auto
 
-    /// The endpoint path (PROTOCOL.md §2).
+    /// The four transports of PROTOCOL.md §2 (the default race), without `auto`.
+    public static let four: [RaceTransport] = [.poll, .longpoll, .sse, .ws]
+
+    /// The endpoint path (PROTOCOL.md §2); `auto` has none of its own.
     public var path: String { "/" + rawValue }
 }
 
@@ -22,11 +26,19 @@ public struct RaceSettingsError: Error, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// When race corrects latencies for the server's clock (README "Clock").
+public enum RaceClockMode: String, CaseIterable, Equatable {
+    /// Estimate the offset only for a remote server; the same host shares our clock.
+    case auto
+    /// Estimate it even on loopback: what a remote run does, checkable on one machine.
+    case estimate
+}
+
 public struct RaceSettings: Equatable {
     // MARK: PROTOCOL.md §4 settings, with its defaults
     /// A server speaking the contract; nil: race starts its own.
     public var url: String?
-    public var transports: [RaceTransport] = RaceTransport.allCases
+    public var transports: [RaceTransport] = RaceTransport.four
     /// Seconds of measurement, fractional allowed.
     public var duration = 10.0
     /// Events per second of the server's generator (own server only).
@@ -38,6 +50,14 @@ public struct RaceSettings: Equatable {
     /// Seconds between short polls.
     public var pollInterval = 1.0
     public var format = RaceFormat.table
+
+    // MARK: PROTOCOL.md §8 settings
+    /// `wirelab proxy` flags: clients go through a proxy race starts with them; nil: direct.
+    public var via: String?
+    /// What a client does after its connection drops.
+    public var reconnect = ReconnectKind.jitter
+    /// Milliseconds: an auto client's connection that dies sooner, before any event, fails its step.
+    public var fallbackAfter = 1000.0
 
     // MARK: library knobs (not in scenario files)
     /// The `wirelab` executable, for a child `wirelab serve` when the clients need more open
@@ -53,6 +73,8 @@ public struct RaceSettings: Equatable {
     public var grace = 2.0
     /// At most this many TCP connects in progress at once (the listen backlog is finite).
     public var maxConcurrentConnects = 256
+    /// `--clock`: auto (estimate for remote hosts only) or estimate (always).
+    public var clock = RaceClockMode.auto
 
     public init() {}
 
@@ -62,8 +84,10 @@ public struct RaceSettings: Equatable {
     public static let sizeRange = 0...1_048_576
     public static let clientsRange = 1...10_000
     public static let pollIntervalRange = 0.01...3_600.0
+    public static let fallbackAfterRange = 0.0...600_000.0
     /// The keys a scenario file may hold.
-    public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format"]
+    public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format",
+                                      "via", "reconnect", "fallback_after"]
     /// Keys a lesson's scenario.json adds for `wirelab lesson`; race ignores them, so
     /// `wirelab race --scenario Lessons/NN-slug/scenario.json` runs the lesson's base race.
     public static let lessonScenarioKeys = ["title", "lesson"]
@@ -123,6 +147,20 @@ public struct RaceSettings: Equatable {
             clients = Int(c)
         }
         if let p = try number("poll_interval") { pollInterval = p }
+        if let v = dict["via"] {
+            switch v {
+            case .null: via = nil
+            case .string(let s): via = s
+            default: throw RaceSettingsError("scenario: 'via' must be a string of proxy flags")
+            }
+        }
+        if let r = try string("reconnect") {
+            guard let kind = ReconnectKind(rawValue: r) else {
+                throw RaceSettingsError("scenario: 'reconnect' must be one of \(ReconnectKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            reconnect = kind
+        }
+        if let f = try number("fallback_after") { fallbackAfter = f }
         if let f = try string("format") {
             guard let format = RaceFormat(rawValue: f) else {
                 throw RaceSettingsError("scenario: 'format' must be one of \(RaceFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -167,6 +205,7 @@ public struct RaceSettings: Equatable {
         try check(Self.clientsRange.contains(clients), "clients", "an integer from 1 to 10000")
         try check(Self.pollIntervalRange.contains(pollInterval), "poll_interval", "a number of seconds from 0.01 to 3600")
         try check(!transports.isEmpty, "transports", "a list of \(Self.transportNames)")
+        try check(Self.fallbackAfterRange.contains(fallbackAfter), "fallback_after", "a number of milliseconds from 0 to 600000")
         if let url { _ = try RaceEndpoint(url: url, prefix: prefix) }
     }
 
@@ -176,7 +215,9 @@ public struct RaceSettings: Equatable {
          ("transports", .array(transports.map { .string($0.rawValue) })),
          ("duration", .number(duration)), ("rate", .number(rate)), ("size", .number(Double(size))),
          ("clients", .number(Double(clients))), ("poll_interval", .number(pollInterval)),
-         ("format", .string(format.rawValue))]
+         ("format", .string(format.rawValue)),
+         ("via", via.map { .string($0) } ?? .null), ("reconnect", .string(reconnect.rawValue)),
+         ("fallback_after", .number(fallbackAfter))]
     }
 }
 

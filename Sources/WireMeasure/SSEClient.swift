@@ -4,7 +4,10 @@
 // EventSource.
 //
 // Like EventSource, a dropped stream is reopened with `Last-Event-ID: <last id seen>`, and the
-// server replays what was missed (PROTOCOL.md §2: Last-Event-ID wins over since).
+// server replays what was missed (PROTOCOL.md §2: Last-Event-ID wins over since). When the
+// reconnect happens is the race's policy (PROTOCOL.md §8 --reconnect), not the server's
+// `retry:`. A stream an auto client falls back to after WebSocket has no Last-Event-ID of its
+// own yet: it resumes with `since=` from what the WebSocket delivered.
 import WireLoop
 import WireCodec
 
@@ -13,8 +16,6 @@ final class SSEClient: RaceClient {
     private var decoder = SSEDecoder()
     private var lastEventID = ""
     private var streaming = false
-    /// Reconnection delay (EventSource's default is a few seconds; we are impatient).
-    static let reconnectDelay: Int64 = 100_000_000
 
     init(name: String, context: RaceContext) {
         super.init(name: name, transport: .sse, context: context)
@@ -25,8 +26,13 @@ final class SSEClient: RaceClient {
         decoder = SSEDecoder()
         streaming = false
         var fields = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
-        if !lastEventID.isEmpty { fields.append(("Last-Event-ID", lastEventID)) }
-        send(request("/sse?client=\(name)", fields))
+        var target = "/sse?client=\(name)"
+        if !lastEventID.isEmpty {
+            fields.append(("Last-Event-ID", lastEventID))
+        } else if let since = resumeID {
+            target = "/sse?since=\(since)&client=\(name)"
+        }
+        send(request(target, fields))
     }
 
     override func runEnded() {
@@ -39,7 +45,7 @@ final class SSEClient: RaceClient {
             while let part = try parser.nextPart() {
                 switch part {
                 case .head(let head):
-                    guard head.status == 200 else { return fail("GET /sse answered \(head.status)") }
+                    guard head.status == 200 else { return httpFailed("GET /sse answered \(head.status)") }
                     streaming = true
                     becameReady()
                 case .body(let chunk):
@@ -61,10 +67,7 @@ final class SSEClient: RaceClient {
     }
 
     override func connectionLost() {
-        if context.runOver { return finishedForGood() }
-        context.loop.schedule(afterNanos: Self.reconnectDelay) { [weak self] in
-            guard let self = self, !self.isDone else { return }
-            self.connect()
-        }
+        if context.runOver && hasAllEvents { return finishedForGood() }
+        reconnectAfterDrop()
     }
 }

@@ -24,7 +24,7 @@ final class ShortPollClient: PollingClient {
     }
 
     override func runStarted(runStart: Int64) {
-        since = context.firstID - 1
+        since = resumeID ?? context.firstID - 1
         self.runStart = runStart
         runEnd = runStart + runLength
         scheduleNext()
@@ -38,7 +38,7 @@ final class ShortPollClient: PollingClient {
     }
 
     private func pollNow() {
-        guard !context.runOver else { return }
+        guard !context.runOver, !isDone else { return }
         if !awaiting {
             ask()
         }   // else the previous answer is late: skip this tick rather than queue requests
@@ -66,6 +66,9 @@ final class ShortPollClient: PollingClient {
     }
 
     override func answerLost() {
-        if context.runOver { finishedForGood() }
+        // The question is lost with its connection. During the run the next tick asks again
+        // anyway, but an answer now is what a user waits for: ask again once reconnected. After
+        // the run, the final poll must still get its answer.
+        retryAfterDrop()
     }
 }

@@ -8,7 +8,8 @@
 //   - end with the closing handshake (§7.1.2): send Close 1000, wait for the server's Close
 //     and for it to close the TCP connection (§7.1.1: the server closes first). The handshake's
 //     state is WireCodec's `WebSocketCloseState`, the same value the server keeps.
-// A connection the server drops during the run is reopened with `since=<last id seen>`.
+// A connection dropped before the client has every event of the run is reopened with
+// `since=<last id seen>` after the reconnect policy's delay (PROTOCOL.md §8).
 import WireLoop
 import WireCodec
 
@@ -34,7 +35,7 @@ final class WebSocketClient: RaceClient {
         // LESSON: ws-client-handshake
         key = WebSocketHandshake.makeKey()
         var target = "/ws?client=\(name)"
-        if receipts.highestID > 0 { target = "/ws?since=\(receipts.highestID)&client=\(name)" }
+        if let since = resumeID { target = "/ws?since=\(since)&client=\(name)" }
         send(request(target, [("Upgrade", "websocket"), ("Connection", "Upgrade"),
                               ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]))
     }
@@ -66,12 +67,12 @@ final class WebSocketClient: RaceClient {
             do {
                 guard let part = try handshake.nextPart() else { return }
                 guard case .head(let head) = part else { return fail("bad WebSocket handshake answer") }
-                guard head.status == 101 else { return fail("GET /ws answered \(head.status), not 101") }
+                guard head.status == 101 else { return httpFailed("GET /ws answered \(head.status), not 101") }
                 // §4.1: the client checks Upgrade, Connection and Sec-WebSocket-Accept.
                 guard head.header("Upgrade")?.lowercased() == "websocket",
                       head.header("Connection")?.lowercased().contains("upgrade") == true,
                       head.header("Sec-WebSocket-Accept") == WebSocketHandshake.acceptValue(forKey: key) else {
-                    return fail("WebSocket handshake: wrong Upgrade, Connection or Sec-WebSocket-Accept")
+                    return httpFailed("WebSocket handshake: wrong Upgrade, Connection or Sec-WebSocket-Accept")
                 }
             } catch {
                 return fail("bad WebSocket handshake answer: \(error)")
@@ -125,12 +126,10 @@ final class WebSocketClient: RaceClient {
 
     override func connectionLost() {
         closeTimer?.cancel()
-        if case .open(let closing) = phase, closing != .open, context.runOver { return finishedForGood() }
-        if context.runOver { return finishedForGood() }
+        let closing: Bool
+        if case .open(let c) = phase { closing = c != .open } else { closing = false }
+        if context.runOver && (closing || hasAllEvents) { return finishedForGood() }
         phase = .handshaking
-        context.loop.schedule(afterNanos: SSEClient.reconnectDelay) { [weak self] in
-            guard let self = self, !self.isDone else { return }
-            self.connect()
-        }
+        reconnectAfterDrop()
     }
 }

@@ -129,7 +129,7 @@ final class Connection: FDHandler {
             timer?.cancel()
             timer = worker.loop.schedule(atNanos: deadline) { [weak self] in
                 guard let self = self, !self.isClosed else { return }
-                self.conversation.timer(now: LoopClock.monotonicNanos())
+                self.conversation.timer(now: self.worker.loop.nowNanos)
                 self.apply()
             }
         case .dropQueuedOutput: dropUnstartedOutput()
@@ -168,7 +168,7 @@ final class Connection: FDHandler {
                 return conversation.peerClosed()
             }
             outputOffset = offset
-            lastProgress = LoopClock.monotonicNanos()
+            lastProgress = worker.loop.nowNanos
         }
         output.append((bytes, tag))
         changePending(by: bytes.count - offset)
@@ -191,7 +191,7 @@ final class Connection: FDHandler {
                     outputOffset = 0
                 }
             case .wouldBlock:
-                if progressed { lastProgress = LoopClock.monotonicNanos() }
+                if progressed { lastProgress = worker.loop.nowNanos }
                 return
             case .closed:
                 return conversation.peerClosed()
@@ -219,6 +219,9 @@ final class Connection: FDHandler {
         pendingOutput += delta
         worker.queuedBytesChanged(by: delta)
     }
+
+    /// Between requests on a keep-alive connection: nothing half-read, nothing to write.
+    var isIdleBetweenRequests: Bool { pendingOutput == 0 && conversation.isIdleBetweenRequests }
 
     // MARK: closing
 

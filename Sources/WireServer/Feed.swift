@@ -29,7 +29,11 @@ public final class Feed {
     /// Called after each publish once the lock is released: wake whoever `onPublish` queued for.
     public var afterPublish: (() -> Void)?
 
-    public init(history: Int, rate: Double, size: Int) {
+    /// Stamps `ts` and answers GET /time (ServerConfig.wallClock; tests shift it).
+    public let wallMicros: () -> Int64
+
+    public init(history: Int, rate: Double, size: Int, wallClock: @escaping () -> Int64 = { LoopClock.wallMicros() }) {
+        wallMicros = wallClock
         ring = [PublishedEvent?](repeating: nil, count: max(1, history))
         _rate = rate
         _size = size
@@ -57,7 +61,7 @@ public final class Feed {
         let event: PublishedEvent = lock.withLock {
             latest += 1
             // Stamped and serialized under the lock so ids and timestamps both increase.
-            let e = PublishedEvent(id: latest, ts: LoopClock.wallMicros(), topic: topic, data: data)
+            let e = PublishedEvent(id: latest, ts: wallMicros(), topic: topic, data: data)
             ring[(latest - 1) % ring.count] = e
             // Handed on under the lock so every loop sees events in id order, even when two
             // threads publish at once (a loop's queue only appends; it never takes this lock).

@@ -50,7 +50,7 @@ extension Conversation {
         if !slice.events.isEmpty || (slice.latest > slice.next && q.limit == 0) || q.timeout == 0 {
             return sendPollBody(request, PollBody(slice, maxBytes: config.maxQueue), tag: tag)
         }
-        let deadline = LoopClock.monotonicNanos() + Int64(q.timeout) * 1_000_000_000
+        let deadline = context.now() + Int64(q.timeout) * 1_000_000_000
         state = .longPoll(LongPollWait(request: request, since: slice.next, limit: q.limit, tag: tag, deadline: deadline))
         emit(.subscribe(.longPoll))
         emit(.schedule(atNanos: deadline))

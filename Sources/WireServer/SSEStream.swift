@@ -60,7 +60,7 @@ extension Conversation {
         // A client ahead of us (the server restarted) starts over from the oldest retained event.
         let from = resumeFrom.map { $0 > latest ? 0 : $0 }
         let stream = SSEStream(chunked: chunked, tag: tag, lastSentID: from ?? latest,
-                               lastWrite: LoopClock.monotonicNanos(), catchingUp: from != nil)
+                               lastWrite: context.now(), catchingUp: from != nil)
         state = .sse(stream)
         emit(.subscribe(.sse))
         write(bytes, tag)
@@ -109,7 +109,7 @@ extension Conversation {
             return endSSE(s)
         }
         s.lastSentID = event.id
-        s.lastWrite = LoopClock.monotonicNanos()
+        s.lastWrite = context.now()
         stats.addEvents(1, s.tag)
         write(bytes, s.tag)
     }

@@ -26,7 +26,7 @@ public final class Server {
 
     public init(config: ServerConfig) {
         self.config = config
-        feed = Feed(history: config.history, rate: config.rate, size: config.size)
+        feed = Feed(history: config.history, rate: config.rate, size: config.size, wallClock: config.wallClock)
         var loops = config.loops > 0 ? config.loops : Server.coreCount()
         #if !os(Linux)
         loops = 1   // SO_REUSEPORT does not balance connections outside Linux.
@@ -36,7 +36,7 @@ public final class Server {
         buffered = BufferedTotal(limit: config.maxBuffered)
         controlToken = config.controlToken ?? Server.randomToken()
         for i in 0..<loops {
-            workers.append(Worker(index: i, server: self, loop: EventLoop(index: i, selector: config.selector),
+            workers.append(Worker(index: i, server: self, loop: EventLoop(index: i, selector: config.selector, clock: config.clock),
                                   stats: stats.shards[i]))
         }
         // Under the feed's lock: queue the event on every loop (in id order), no system call.
@@ -135,7 +135,9 @@ public final class Server {
         }
     }
 
-    /// Drops every SSE or WebSocket stream, as a flaky network would (lesson 3 shows the resume).
+    /// Drops every SSE or WebSocket stream, parked long poll, or idle short-poll keep-alive
+    /// connection, as a flaky network would (lesson 3 shows the resume; race's reconnect tests
+    /// drop every transport).
     public func dropStreams(of transport: Transport) {
         for w in workers { w.loop.execute { w.dropStreams(of: transport) } }
     }
@@ -242,7 +244,7 @@ final class TickGenerator {
         // The grid starts at a random phase: a client that starts a timer when the server starts
         // (a race, a lesson) would otherwise poll in lockstep with the ticks and see short polling
         // deliver in 10 ms instead of the half interval it costs on average.
-        gridStart = LoopClock.monotonicNanos() + Int64.random(in: 0..<interval) - interval
+        gridStart = loop.nowNanos + Int64.random(in: 0..<interval) - interval
         count = 0
         scheduleNext()
     }
@@ -255,7 +257,7 @@ final class TickGenerator {
     private func scheduleNext() {
         count += 1
         var deadline = gridStart + count * interval
-        let now = LoopClock.monotonicNanos()
+        let now = loop.nowNanos
         if deadline < now - 1_000_000_000 {
             // Far behind (the machine stalled): skip ahead rather than burst.
             gridStart = now; count = 1; deadline = now + interval

@@ -24,6 +24,13 @@ public struct ServerConfig {
     /// POST /control trusts loopback callers (PROTOCOL.md §2). Tests turn this off to play a
     /// remote caller without leaving 127.0.0.1.
     public var trustLoopback = true
+    /// Monotonic time for every loop's timers (long-poll timeouts, heartbeats, the generator).
+    /// Tests inject a `ManualClock` to check what happens at which virtual time.
+    public var clock: MonotonicTimeSource = SystemMonotonicClock.shared
+    /// The wall clock that stamps events (`ts`) and answers GET /time, µs since the epoch.
+    /// Tests inject a shifted one to play a server on another host whose clock is off by a known
+    /// skew (`serve --test-clock-skew-ms` does the same from the command line).
+    public var wallClock: () -> Int64 = { LoopClock.wallMicros() }
 
     // Limits of PROTOCOL.md §3.
     public var maxHeadBytes = 16 * 1024

@@ -45,7 +45,7 @@ public final class Worker {
         self.config = server.config
         self.feed = server.feed
         context = ConversationContext(config: server.config, feed: server.feed, stats: stats, port: 0,
-                                      controlToken: server.controlToken)
+                                      controlToken: server.controlToken, clock: loop.clock)
         context.control = { [weak server] rate, size in server?.control(rate: rate, size: size) }
     }
 
@@ -111,7 +111,11 @@ public final class Worker {
         switch transport {
         case .sse: for c in sseSubscribers.members { c.drop() }
         case .ws: for c in webSocketSubscribers.members { c.drop() }
-        case .poll, .longpoll: break
+        case .longpoll: for c in longPollWaiters.members { c.drop() }
+        case .poll:
+            // Keep-alive connections that have carried a short poll and have no request in
+            // progress (an unread request would turn the close into a reset).
+            for c in connections where c.conversation.hasCarried(.poll) && c.isIdleBetweenRequests { c.drop() }
         }
     }
 
@@ -159,7 +163,7 @@ public final class Worker {
     }
 
     private func housekeeping() {
-        let now = LoopClock.monotonicNanos()
+        let now = loop.nowNanos
         for c in connections { c.housekeeping(now: now) }
     }
 

@@ -1,4 +1,6 @@
-// `wirelab inspect poll|longpoll|sse|ws [--url URL]` (PROTOCOL.md §4): the bytes of one exchange.
+// `wirelab inspect poll|longpoll|sse|ws [--url URL] [--wait S]` (PROTOCOL.md §4): the bytes of one
+// exchange. Waits for an event at most --wait seconds, so a quiet server (--rate 0) gets a sentence,
+// not a hang.
 import WireLessons
 import WireServer
 import WireMeasure
@@ -7,21 +9,26 @@ enum InspectCommand {
     static let command = Command(
         name: "inspect",
         summary: "wirelab inspect — show the bytes one exchange puts on the wire, annotated.",
-        usage: "wirelab inspect poll|longpoll|sse|ws [--url URL]",
+        usage: "wirelab inspect poll|longpoll|sse|ws [--url URL] [--wait 2]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil,
                    help: "a running WireLab server, e.g. http://127.0.0.1:8080 (default: start one here)"),
+            Option(name: "wait", kind: .number(0.1...120), valueName: "S", defaultValue: "2",
+                   help: "seconds to wait for an event before saying none came (a server started with --rate 0)"),
         ],
         positionals: ["TRANSPORT"],
         discussion: """
         For HTTP transports: the request line and each header with its byte count, the status line
         and headers, the body. For SSE: the chunk framing and each field of an event block. For
         WebSocket: the handshake with the Sec-WebSocket-Accept computation, then frames as hex with
-        FIN, RSV, opcode, MASK, payload length (and which length form), masking key and payload.
+        FIN, RSV, opcode, MASK, payload length (and which length form), masking key and payload, then
+        a ping and the server's pong. If no event comes within --wait seconds (a quiet server), it
+        says so and goes on; a long poll asks with timeout=--wait (whole seconds).
 
         Example:
           wirelab inspect ws
           wirelab inspect sse --url http://127.0.0.1:8080
+          wirelab inspect ws --url http://127.0.0.1:8080 --wait 5   (a server started with --rate 0)
         """)
 
     static func run(_ args: [String]) -> Int32 {
@@ -57,7 +64,7 @@ enum InspectCommand {
         }
         defer { server?.shutdown(grace: 0.2) }
         do {
-            for line in try InspectSession.run(transport, host: host, port: port) { print(line) }
+            for line in try InspectSession.run(transport, host: host, port: port, wait: parsed.double("wait") ?? 2) { print(line) }
             return 0
         } catch {
             FileOutput.stderr("wirelab inspect: \(error)")

@@ -12,7 +12,7 @@ enum RaceCommand {
     static let command = Command(
         name: "race",
         summary: "wirelab race — short polling, long polling, SSE and WebSocket side by side on one event stream.",
-        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--quiet]",
+        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws,auto] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--via \"PROXY FLAGS\"] [--reconnect immediate|backoff|jitter] [--fallback-after 1000] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--clock auto|estimate] [--quiet]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil, help: "measure this server (http://HOST:PORT); default: start our own"),
             Option(name: "transports", kind: .list(RaceTransport.allCases.map(\.rawValue)), valueName: "LIST", defaultValue: "poll,longpoll,sse,ws", help: "which transports to race"),
@@ -21,9 +21,13 @@ enum RaceCommand {
             Option(name: "size", kind: .integer(RaceSettings.sizeRange), valueName: "B", defaultValue: "64", help: "data characters per event of our own server"),
             Option(name: "clients", kind: .integer(RaceSettings.clientsRange), valueName: "N", defaultValue: "1", help: "clients per transport"),
             Option(name: "poll-interval", kind: .number(RaceSettings.pollIntervalRange), valueName: "S", defaultValue: "1", help: "seconds between short polls"),
+            Option(name: "via", kind: .string, valueName: "\"FLAGS\"", defaultValue: nil, help: "send the clients through `wirelab proxy FLAGS` (e.g. \"--delay 50 --cut-every 2\")"),
+            Option(name: "reconnect", kind: .choice(ReconnectKind.allCases.map(\.rawValue)), valueName: "POLICY", defaultValue: "jitter", help: "after a drop: at once, capped exponential backoff, or backoff with full jitter"),
+            Option(name: "fallback-after", kind: .number(RaceSettings.fallbackAfterRange), valueName: "MS", defaultValue: "1000", help: "auto: a connection that dies sooner, before any event, fails its transport"),
             Option(name: "format", kind: .choice(RaceFormat.allCases.map(\.rawValue)), valueName: "FORMAT", defaultValue: "table", help: "table, markdown, csv or json"),
             Option(name: "output", kind: .string, valueName: "FILE", defaultValue: nil, help: "write the report to FILE instead of stdout"),
             Option(name: "scenario", kind: .string, valueName: "FILE", defaultValue: nil, help: "read settings from a JSON file (flags win)"),
+            Option(name: "clock", kind: .choice(RaceClockMode.allCases.map(\.rawValue)), valueName: "MODE", defaultValue: "auto", help: "estimate the server's clock offset: auto (remote hosts only) or estimate (always, loopback too)"),
             Option(name: "quiet", kind: .flag, valueName: "", defaultValue: nil, help: "no progress bar"),
         ],
         discussion: """
@@ -49,12 +53,35 @@ enum RaceCommand {
                          option; 72 on IPv6). Segments include SYN, FIN and pure ACKs;
                          Ethernet framing is not included.
           B/event      (bytes up + bytes down) / events delivered (events × clients)
+          ooo          out of order: events first received after a higher id, per client
+                       (averaged); a replayed duplicate is counted in dup only
+          reconn       reconnections after a drop or a failed auto step, all clients
+          rc p50/p99   ms from a drop to the first event received after it
+          path         auto only: the transports it tried, e.g. ws>sse (most common path)
+          1st event ms auto only: median time from first connect to first event
+        JSON and CSV carry the same (reconnects, reconnect_ms, out_of_order, path,
+        first_event_ms); JSON also connects_per_100ms: connection attempts of the
+        transport's clients in each 100 ms of the run.
+
+        Surviving the network (PROTOCOL.md §8): a client whose connection drops reconnects
+        (--reconnect immediate: at once; backoff: 100 ms doubling to at most 5 s, back to
+        100 ms once an event arrives; jitter: uniform in [0, that backoff]) and resumes where
+        it stopped (since= / Last-Event-ID), so a drop costs latency, never events.
+        --transports auto negotiates like SignalR or Engine.IO: WebSocket, then SSE, then long
+        polling, then short polling, moving on after an HTTP error, a missing 101, or a
+        connection that dies within --fallback-after ms of opening before any event.
+        --via "FLAGS" starts `wirelab proxy --upstream <server> FLAGS` and sends the clients
+        through it (/stats and /control still go direct). Byte counts are then what crossed the
+        clients' sockets; they are compared with the server's /stats, and a difference is
+        expected (and said so) only with proxy flags that rewrite or drop bytes in flight
+        (--strip-upgrade, --cut-every, --kill-ws-after, --idle-timeout, --buffer).
 
         Short polls go out every --poll-interval s from the start (the first one interval in)
         and once more at the end. Clients are tagged client=race-<transport>-<k>, so the
         server's /stats?client=... shows the same byte counts; race checks that at the end.
         Clock: on the same host no correction is needed; for a remote --url the offset is
-        estimated NTP-style from 8 GET /time requests and subtracted.
+        estimated NTP-style from 8 GET /time requests and subtracted. --clock estimate does that
+        on the same host too (the offset is then ~0 ± half a loopback round trip).
 
         Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
         clients, poll_interval, format (a lesson's "title" and "lesson" keys are ignored; any
@@ -64,6 +91,8 @@ enum RaceCommand {
           wirelab race
           wirelab race --transports sse,ws --clients 1000 --rate 10 --format json
           wirelab race --rate 5 --poll-interval 0.25 --format markdown --output race.md
+          wirelab race --via "--cut-every 2" --reconnect backoff
+          wirelab race --transports auto,ws --via "--strip-upgrade"
         """)
 
     static func run(_ args: [String]) -> Int32 {
@@ -90,6 +119,10 @@ enum RaceCommand {
             if let c = parsed.int("clients") { settings.clients = c }
             if let p = parsed.double("poll-interval") { settings.pollInterval = p }
             if let f = parsed.string("format"), let format = RaceFormat(rawValue: f) { settings.format = format }
+            if let c = parsed.string("clock"), let mode = RaceClockMode(rawValue: c) { settings.clock = mode }
+            if let v = parsed.string("via") { settings.via = v }
+            if let r = parsed.string("reconnect"), let kind = ReconnectKind(rawValue: r) { settings.reconnect = kind }
+            if let f = parsed.double("fallback-after") { settings.fallbackAfter = f }
             try settings.validate()
         } catch let e as RaceSettingsError {
             return usageError("wirelab race: " + e.message)
@@ -115,6 +148,10 @@ enum RaceCommand {
         let result: RaceResult
         do {
             result = try Race(settings: settings).run(progress: bar.show)
+        } catch let e as RaceSettingsError {
+            bar.clear()
+            if let f = outputFile { fclose(f) }
+            return usageError("wirelab race: " + e.message)
         } catch {
             bar.clear()
             if let f = outputFile { fclose(f) }

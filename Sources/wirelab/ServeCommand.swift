@@ -27,6 +27,7 @@ enum ServeCommand {
             Option(name: "max-clients", kind: .integer(0...10_000_000), valueName: "N", defaultValue: "10000", help: "distinct client= names counted in /stats; later names count under \"(other)\""),
             Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads"),
             Option(name: "selector", kind: .choice(["epoll", "poll"]), valueName: "KIND", defaultValue: SelectorKind.platformDefault.rawValue, help: "readiness backend"),
+            Option(name: "test-clock-skew-ms", kind: .number(-86_400_000...86_400_000), valueName: "MS", defaultValue: "0", help: "for tests only: shift this server's wall clock (event ts, GET /time) by MS ms, as a host whose clock is off would"),
         ],
         discussion: """
         Endpoints (PROTOCOL.md §2):
@@ -78,6 +79,11 @@ enum ServeCommand {
         config.maxClients = parsed.int("max-clients") ?? config.maxClients
         config.loops = parsed.int("loops") ?? 0
         if let s = parsed.string("selector"), let kind = SelectorKind(rawValue: s) { config.selector = kind }
+        if let skew = parsed.double("test-clock-skew-ms"), skew != 0 {
+            // For tests of race's clock-offset estimate (`race --clock estimate`) on one machine.
+            let micros = Int64((skew * 1000).rounded())
+            config.wallClock = { LoopClock.wallMicros() + micros }
+        }
 
         // Signals are taken by sigwait on this thread; block them before the loop threads start
         // so they inherit the mask and never see them.

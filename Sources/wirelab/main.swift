@@ -26,6 +26,7 @@ Commands:
   race       run the transports side by side and measure latency, bytes and requests
   lesson N   run lesson N (wirelab lesson alone lists them)
   inspect    show the bytes of one exchange on the wire, annotated
+  proxy      a network you can set: delay, jitter, bandwidth and middleboxes before a server
 
 `wirelab <command> --help` tells more about each.
 """
@@ -41,10 +42,12 @@ case "inspect":
     status = InspectCommand.run(Array(arguments.dropFirst()))
 case "race":
     status = RaceCommand.run(Array(arguments.dropFirst()))
+case "proxy":
+    status = ProxyCommand.run(Array(arguments.dropFirst()))
 case "--help", "-h", "help", nil:
     print(topHelp)
     status = arguments.isEmpty ? 2 : 0
 default:
-    status = usageError("wirelab: unknown command '\(arguments[0])'; commands: serve, race, lesson, inspect (see wirelab --help)")
+    status = usageError("wirelab: unknown command '\(arguments[0])'; commands: serve, race, lesson, inspect, proxy (see wirelab --help)")
 }
 exit(status)

@@ -13,7 +13,9 @@
  * (<= 3600), at most 20,000 connections, 8 KiB of input buffer each (long polls ask for
  * limit=50 so an answer always fits).
  *
- * Output: one JSON line on stdout every --report seconds and a last one with "final":true;
+ * Output: one JSON line on stdout every --report seconds (counts so far, open connections per
+ * kind, and how many are idle, connecting or awaiting their answer) and a last one with
+ * "final":true;
  * errors on stderr.
  */
 #define _GNU_SOURCE
@@ -249,13 +251,20 @@ static void restart_idle(void) {
 }
 
 static void report(double t, int final) {
-    int open[3] = {0, 0, 0};
-    for (int i = 0; i < n_conns; i++) if (conns[i].state == S_OPEN) open[conns[i].kind]++;
+    int open[3] = {0, 0, 0}, idle = 0, connecting = 0, head = 0;
+    for (int i = 0; i < n_conns; i++) {
+        if (conns[i].state == S_OPEN) open[conns[i].kind]++;
+        else if (conns[i].state == S_IDLE) idle++;
+        else if (conns[i].state == S_CONNECTING) connecting++;
+        else head++;
+    }
     printf("{\"t\":%.1f,\"open_%s\":%d,\"open_%s\":%d,\"open_%s\":%d,\"events\":%lld,\"missed\":%lld,"
            "\"duplicates\":%lld,\"server_missed\":%lld,\"reconnects\":%lld,\"server_ends\":%lld,\"errors\":%lld,"
-           "\"bad_answers\":%lld,\"connects\":%lld%s}\n",
+           "\"bad_answers\":%lld,\"connects\":%lld,\"idle\":%d,\"connecting\":%d,\"awaiting_head\":%d,"
+           "\"inflight\":%d%s}\n",
            t, KIND_NAME[0], open[0], KIND_NAME[1], open[1], KIND_NAME[2], open[2], events_rx, missed, dups,
-           reported_missed, planned_reconnects, server_ends, errors, bad_answers, connects, final ? ",\"final\":true" : "");
+           reported_missed, planned_reconnects, server_ends, errors, bad_answers, connects, idle, connecting, head,
+           n_inflight, final ? ",\"final\":true" : "");
     fflush(stdout);
 }
 
@@ -305,10 +314,14 @@ int main(int argc, char **argv) {
         int n = epoll_wait(epfd, evs, 1024, 20);
         for (int i = 0; i < n; i++) on_event(&conns[evs[i].data.u32], evs[i].events);
         int64_t now = mono_us();
+        if (now >= next_report) {
+            report((double)(now - t0) / 1e6, 0);
+            next_report += (int64_t)(every * 1e6);
+        }
         if (now >= next_reconnect) {
             /* PCT percent of all clients, chosen at random among the open ones */
             int k = (int)(n_conns * pct / 100.0 + 0.5);
-            for (int tries = 0; k > 0 && tries < 20 * n_conns / 10 + 100; tries++) {
+            for (int tries = 0; k > 0 && tries < 2 * n_conns + 100; tries++) {
                 struct conn *c = &conns[rand() % n_conns];
                 if (c->state != S_OPEN) continue;
                 drop(c, 0);
@@ -316,10 +329,6 @@ int main(int argc, char **argv) {
                 k--;
             }
             next_reconnect += 1000000;
-        }
-        if (now >= next_report) {
-            report((double)(now - t0) / 1e6, 0);
-            next_report += (int64_t)(every * 1e6);
         }
     }
     report((double)(mono_us() - t0) / 1e6, 1);

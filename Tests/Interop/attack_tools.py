@@ -373,7 +373,7 @@ def send_for(sock, chunk, seconds, stop=lambda: False, max_bytes=1 << 40):
 def pipeline_names(port, total, sockets, limit_s):
     """Sends `GET /poll?client=n<i>` for i < total, pipelined over `sockets` connections, and
     reads the answers, all on one thread (select): {"answered": 200s, "other": non-200 answers,
-    "eof": connections the server closed, "seconds": ...}. Run it in its own process
+    "eof": connections the server closed, "not_200": their first status lines, "seconds": ...}. Run it in its own process
     (`python3 attack_tools.py names PORT TOTAL SOCKETS LIMIT_S`) so the test's own threads
     (the watcher, /stats probes) are not starved of the interpreter lock."""
     t0 = time.monotonic()
@@ -387,6 +387,7 @@ def pipeline_names(port, total, sockets, limit_s):
         inbox[s] = [0, 0, b""]          # 200s, others, tail
         want[s] = len(range(k, total, sockets))
     eof = 0
+    seen = []                           # the first few non-200 status lines
     live = set(socks)
     while live and time.monotonic() - t0 < limit_s:
         r, w, _ = select.select(list(live), [s for s in live if len(out[s])], [], 0.5)
@@ -412,14 +413,19 @@ def pipeline_names(port, total, sockets, limit_s):
                 continue
             data = box[2] + chunk
             box[0] += data.count(b"HTTP/1.1 200 ")
-            box[1] += data.count(b"HTTP/1.1 ") - data.count(b"HTTP/1.1 200 ")
+            others = data.count(b"HTTP/1.1 ") - data.count(b"HTTP/1.1 200 ")
+            if others:
+                box[1] += others
+                for line in data.split(b"\r\n"):
+                    if line.startswith(b"HTTP/1.1 ") and not line.startswith(b"HTTP/1.1 200 ") and len(seen) < 5:
+                        seen.append(line.decode("latin-1"))
             box[2] = data[-12:]          # shorter than a status line: nothing counted twice
             if box[0] + box[1] >= want[s]:
                 live.discard(s)
     for s in socks:
         s.close()
     return {"answered": sum(b[0] for b in inbox.values()), "other": sum(b[1] for b in inbox.values()),
-            "eof": eof, "seconds": round(time.monotonic() - t0, 2)}
+            "eof": eof, "not_200": seen, "seconds": round(time.monotonic() - t0, 2)}
 
 
 if __name__ == "__main__":

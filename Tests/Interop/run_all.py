@@ -10,8 +10,13 @@ an fnmatch pattern when it holds * ? or [); give it several times to keep the un
 Ends with exactly one line `interop: N passed, M failed` (`, K skipped` when some were skipped)
 and exits 1 when anything failed (errors count as failures).
 
-A test that needs a tool which is absent fails; only tests that call skipTest (the browser tests
-when WIRELAB_SKIP_BROWSER=1) are skipped.
+A test that needs a tool which is absent fails. A skipped test (the browser tests when
+WIRELAB_SKIP_BROWSER=1, for a quick local run) is reported, and it fails the run too: a green
+`make test` means every test ran.
+
+`--selector poll` starts every `wirelab serve` of the run with `--selector poll` (through
+WIRELAB_SELECTOR, read by wirelab_server.py), so the suite also covers the poll() backend;
+`make test` runs the suite once per backend.
 """
 import argparse
 import faulthandler
@@ -103,7 +108,11 @@ def main():
     ap.add_argument("-k", action="append", default=[], metavar="PATTERN",
                     help="run only tests whose name contains PATTERN (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each test as it starts")
+    ap.add_argument("--selector", choices=["epoll", "poll"], default=None,
+                    help="readiness backend of every server the tests start (default: the platform's)")
     args = ap.parse_args()
+    if args.selector:
+        os.environ["WIRELAB_SELECTOR"] = args.selector
 
     binary = os.path.abspath(args.bin)
     if not os.path.exists(binary):
@@ -133,9 +142,11 @@ def main():
     print(f"({elapsed:.1f} s)")
     line = f"interop: {passed} passed, {failed} failed"
     if result.skipped_count:
-        line += f", {result.skipped_count} skipped"
+        line += f", {result.skipped_count} skipped (a skipped test fails the run)"
+    if args.selector:
+        line += f" [--selector {args.selector}]"
     print(line, flush=True)
-    return 1 if failed or (passed == 0 and not result.skipped_count and not args.k) else 0
+    return 1 if failed or result.skipped_count or (passed == 0 and not args.k) else 0
 
 
 if __name__ == "__main__":

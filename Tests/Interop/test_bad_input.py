@@ -154,7 +154,7 @@ class TestHTTPBadInput(BadInputCase):
                     b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"]:
             with self.subTest(raw=raw):
                 self.expect(raw, 400, close=True)
-        self.assertEqual(self.srv.latest() >= 0, True)
+        # (That a rejected POST publishes nothing is checked on a --rate 0 server in test_counts.py.)
 
     def test_head_too_large_431(self):
         big = b"GET /poll HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (17 * 1024) + b"\r\n\r\n"
@@ -178,7 +178,10 @@ class TestHTTPBadInput(BadInputCase):
         self.expect(head_of(16384 + 5), 431, close=True, name="head of 16 KiB + 5")
 
     def test_head_timeout_408(self):
-        """Several slow connections at once; each gets 408 no sooner than 10 s (loosely: 9 s)."""
+        """Several slow connections at once; each gets 408 no sooner than 10 s (loosely: 9 s).
+        Only the lower bound is a promise we can check on a loaded machine; the loop waits for the
+        answers (up to 40 s), it does not demand them inside a window. When the 408 fires in
+        virtual time is the server's unit tests' business."""
         start = time.monotonic()
         conns = {}
         def add(name, first, ref):
@@ -202,7 +205,7 @@ class TestHTTPBadInput(BadInputCase):
         i = 0
         next_slow = start + 1.0
         second_sent = False
-        deadline = start + 16.0
+        deadline = start + 40.0
         while time.monotonic() < deadline and any(c["eof"] is None for c in conns.values()):
             now = time.monotonic()
             if not second_sent and now >= start + 1.5:
@@ -234,12 +237,11 @@ class TestHTTPBadInput(BadInputCase):
             c["sock"].close()
         for name, c in conns.items():
             with self.subTest(connection=name):
-                self.assertIsNotNone(c["first"], f"{name}: no answer within 16 s")
+                self.assertIsNotNone(c["first"], f"{name}: no answer within 40 s")
                 status, _ = parse_head(c["data"].split(b"\r\n\r\n")[0] + b"\r\n\r\n")
                 self.assertEqual(status, 408, c["data"][:200])
                 waited = c["first"] - c["ref"]
                 self.assertGreaterEqual(waited, 9.0, f"{name}: 408 after only {waited:.2f} s")
-                self.assertLessEqual(waited, 13.0, f"{name}: 408 after {waited:.2f} s")
                 self.assertIsNotNone(c["eof"], f"{name}: not closed after 408")
         self.assert_undisturbed()
 
@@ -261,8 +263,14 @@ class TestHTTPBadInput(BadInputCase):
         half = 32768
         chunked_ok = (b"POST /publish HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                       + b"%x\r\n" % half + ok[:half] + b"\r\n" + b"%x\r\n" % half + ok[half:] + b"\r\n0\r\n\r\n")
-        self.expect(chunked_ok, 200)
-        self.assertGreater(self.srv.latest(), before)
+        _, body = self.expect(chunked_ok, 200)
+        # This server generates 20 events/s, so "latest grew" would prove nothing: the id it
+        # answered must hold exactly the 65,536 bytes sent.
+        event_id = json.loads(body)["id"]
+        self.assertGreater(event_id, before)
+        got = self.srv.get_json(f"/poll?since={event_id - 1}&limit=1")["events"]
+        self.assertEqual([e["id"] for e in got], [event_id])
+        self.assertEqual((got[0]["topic"], got[0]["data"]), ("chat", ok.decode()))
 
     def test_bad_numbers_400(self):
         values = ["-1", "abc", "1.5", "", "1e3", "0x10", "%201", "1%00", "+1"]

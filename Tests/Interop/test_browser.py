@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chromium_log import ChromiumNetworkLog  # noqa: E402
 
 try:
     from selenium import webdriver
@@ -34,14 +35,21 @@ CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 TRANSPORTS = ("poll", "longpoll", "sse", "ws")
 SCREENSHOT_DIR = os.path.join(".build", "screenshots")
+# The request heads Chromium sends for fetch(), EventSource and WebSocket, recorded by
+# test_chromium_network_log_holds_page_and_server_counts for `race --headers browser`.
+# WIRELAB_UPDATE_BROWSER_HEADERS=1 rewrites it from the Chromium that runs the test.
+BROWSER_HEADERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser_headers.json")
 
 
 class ServerProcess:
     """`wirelab serve --port 0 ...` as a child process; reads the URL from its first line."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, port=0):
+        selector = os.environ.get("WIRELAB_SELECTOR")       # run_all.py --selector poll
+        if selector and "--selector" not in args:
+            args += ("--selector", selector)
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--host", "127.0.0.1", "--port", "0", *args],
+            [BIN, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         prefix = "wirelab listening on "
@@ -101,7 +109,8 @@ def new_driver():
                 "--disable-gpu", "--no-first-run", "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # "performance": Chromium's DevTools Network events, the browser's own record of the traffic.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
@@ -173,49 +182,222 @@ class ClassroomPageTests(unittest.TestCase):
     def wait_for_events(self, reader):
         wait_until(reader.all_panels_have_events, 20, message="events in all four panels")
 
-    def assert_no_console_errors(self, driver):
-        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    def assert_no_console_errors(self, driver, allow_network=False):
+        """No SEVERE console entries; with allow_network, the browser's own reports of refused or
+        broken connections (a server restart) are expected, script errors still are not."""
+        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"
+                  and not (allow_network and e.get("source") == "network")]
         self.assertEqual(severe, [], "browser console errors")
 
-    def test_four_panels_show_events_and_match_server_counts(self):
+    def test_chromium_network_log_holds_page_and_server_counts(self):
+        """Three sides, each counting for itself: the page (its own event and request counters),
+        the server (/stats?client=...) and Chromium's network stack (DevTools Network events).
+        The page's byte numbers come from /stats, so only Chromium can vouch for the bytes."""
+        self.server.stop()
+        self.server = ServerProcess("--rate", "5", "--heartbeat", "600")   # no pings: DevTools cannot see them
         driver = self.open_page()
         reader = PageReader(driver)
+        log = ChromiumNetworkLog(driver)
         self.wait_for_events(reader)
-        time.sleep(1.0)  # a little more traffic, and at least one /stats refresh
-
-        # Quiesce the stream, then pause the page: nothing is in flight when it stops, so the
-        # page's counts and the server's must agree exactly.
+        page_id = reader.page_id()
+        self.assertTrue(page_id)
+        name = {t: "page-%s-%s" % (t, page_id) for t in TRANSPORTS}
         status, _ = self.server.post("/control", '{"rate":0}')
         self.assertEqual(status, 200)
-        time.sleep(1.0)
+
+        def agree(transports):
+            """Chromium's counts equal the server's for these transports (retried: the last
+            answer may still be on its way)."""
+            log.pull()
+            chromium = log.counts()
+            stats = self.server.json("/stats")["clients"]
+            mine = {t: chromium.get(name[t]) for t in transports}
+            server = {t: {k: stats.get(name[t], {}).get(k) for k in ("requests", "bytes_in", "bytes_out")}
+                      | {"events": stats.get(name[t], {}).get("events_sent")} for t in transports}
+            agree.last = (mine, server)
+            return mine == server
+
+        # The WebSocket while it is open (its close frames are invisible to DevTools), quiesced.
+        try:
+            wait_until(lambda: agree(["ws"]), 15, message="Chromium's WebSocket counts to equal the server's")
+        except AssertionError:
+            mine, server = agree.last
+            self.assertEqual(mine, server, "Chromium's network log vs the server's /stats (WebSocket)")
+        # Then pause the page: the fetches and the EventSource end, nothing is in flight.
         driver.find_element(By.CSS_SELECTOR, '[data-testid="pause"]').click()
         wait_until(lambda: driver.find_element(By.TAG_NAME, "body").get_attribute("data-settled") == "true",
                    10, message="the page to settle after pause")
-        shown = {t: reader.numbers(t) for t in TRANSPORTS}
-        stats = self.server.json("/stats")
-        page_id = reader.page_id()
-        self.assertTrue(page_id)
-
+        try:
+            wait_until(lambda: agree(["poll", "longpoll", "sse"]), 15, message="Chromium's HTTP counts to equal the server's")
+        except AssertionError:
+            mine, server = agree.last
+            self.assertEqual(mine, server, "Chromium's network log vs the server's /stats")
+        chromium = log.counts()
         for t in TRANSPORTS:
-            name = "page-%s-%s" % (t, page_id)
             with self.subTest(transport=t):
-                self.assertIn(name, stats["clients"], "server never saw %s" % name)
-                server = stats["clients"][name]
-                self.assertGreater(server["events_sent"], 0)
-                self.assertEqual(shown[t]["events"], server["events_sent"], "events received vs sent")
-                self.assertEqual(shown[t]["requests"], server["requests"], "requests")
-                self.assertEqual(shown[t]["bytes-in"], server["bytes_in"], "bytes up")
-                self.assertEqual(shown[t]["bytes-out"], server["bytes_out"], "bytes down")
-                self.assertGreater(server["bytes_out"], 0)
-
+                c = chromium[name[t]]
+                self.assertGreater(c["events"], 0)
+                self.assertGreater(c["bytes_out"], 0)
+                # The page's own counters, held by what Chromium saw on the network.
+                self.assertEqual(reader.value(t, "events"), c["events"], "events the page counted vs Chromium")
+                self.assertEqual(reader.value(t, "requests"), c["requests"], "requests the page counted vs Chromium")
+        decoded, parsed = log.sse_body_bytes[name["sse"]]
+        self.assertEqual(decoded, parsed, "SSE body bytes Chromium received vs the blocks it parsed")
+        self.assertEqual(chromium[name["ws"]]["requests"], 1)
+        self.assertEqual(chromium[name["sse"]]["requests"], 1)
+        self.check_browser_headers(log.request_heads)
         self.assert_no_console_errors(driver)
         os.makedirs(SCREENSHOT_DIR, exist_ok=True)
-        # Resume for the picture, so it shows a live page.
-        driver.find_element(By.CSS_SELECTOR, '[data-testid="pause"]').click()
-        self.server.post("/control", '{"rate":5}')
-        time.sleep(3.0)
         driver.save_screenshot(os.path.join(SCREENSHOT_DIR, "classroom.png"))
-        self.assert_no_console_errors(driver)
+
+    def check_browser_headers(self, heads):
+        """Records (or checks) the request heads Chromium sends: fetch (/poll), EventSource (/sse),
+        WebSocket (/ws). Host, port and per-page values vary; the header names and order must not."""
+        port = self.server.url.rsplit(":", 1)[1]
+        observed = {}
+        for transport, api in (("poll", "fetch"), ("sse", "EventSource"), ("ws", "WebSocket")):
+            self.assertIn(transport, heads, "no %s request seen by Chromium" % transport)
+            line, headers = heads[transport]
+            observed[api] = {
+                "request_line": line.split("?")[0] + "?client=page-%s-ID HTTP/1.1" % transport,
+                "headers": ["%s: %s" % (k, v.replace(port, "8080")) for k, v in headers],
+            }
+        observed["note"] = ("Request heads headless Chromium sends from the classroom page, from its DevTools "
+                            "Network events (Tests/Interop/test_browser.py); the port is shown as 8080. "
+                            "fetch/EventSource header order is DevTools' (the bytes do not depend on it); "
+                            "WebSocket order is the wire order. Regenerate with WIRELAB_UPDATE_BROWSER_HEADERS=1.")
+        if os.environ.get("WIRELAB_UPDATE_BROWSER_HEADERS") == "1" or not os.path.exists(BROWSER_HEADERS):
+            with open(BROWSER_HEADERS, "w") as f:
+                json.dump(observed, f, indent=2)
+                f.write("\n")
+        with open(BROWSER_HEADERS) as f:
+            recorded = json.load(f)
+        for api in ("fetch", "EventSource", "WebSocket"):
+            with self.subTest(api=api):
+                names = lambda hs: [h.split(":", 1)[0].lower() for h in hs]
+                self.assertEqual(names(recorded[api]["headers"]), names(observed[api]["headers"]),
+                                 "%s: Chromium now sends other headers than browser_headers.json records "
+                                 "(WIRELAB_UPDATE_BROWSER_HEADERS=1 rewrites it)" % api)
+
+    def test_page_survives_a_server_restart_and_misses_nothing(self):
+        """The server stops and a new one starts on the same port, counting from id 1 again
+        (PROTOCOL.md §2: a `since` beyond the latest id means a restart). Every panel reconnects
+        on its own and receives every event of the new server: its own counters say so, and
+        Chromium's network log shows each id once per transport."""
+        self.server.stop()
+        self.server = ServerProcess("--rate", "0", "--heartbeat", "600")
+        port = self.server.url.rsplit(":", 1)[1]
+        driver = self.open_page()
+        reader = PageReader(driver)
+        log = ChromiumNetworkLog(driver)
+        page_id = wait_until(reader.page_id, 10, message="the page's id")
+
+        def connected():
+            """Every panel has asked (or subscribed): events published now reach all four."""
+            clients = self.server.json("/stats")["clients"]
+            return all(clients.get("page-%s-%s" % (t, page_id), {}).get("requests", 0) >= 1 for t in TRANSPORTS)
+        wait_until(connected, 20, message="every panel connected")
+        for i in range(3):
+            self.server.post("/publish", '{"data":"before %d"}' % i)
+        wait_until(lambda: all(reader.value(t, "events") == 3 for t in TRANSPORTS), 20,
+                   message="3 events in every panel before the restart")
+        log.pull()
+        before = len(log.messages)
+
+        self.server.stop()
+        for attempt in range(50):           # the port is free again once the old server is gone
+            try:
+                self.server = ServerProcess("--rate", "0", "--heartbeat", "600", port=port)
+                break
+            except RuntimeError:
+                time.sleep(0.1)
+        else:
+            self.fail("could not restart the server on port %s" % port)
+
+        # Publish on the new server only once every panel is connected to it, so "nothing
+        # missed" is well defined: each has asked (or subscribed) with its old position.
+        wait_until(connected, 30, message="every panel reconnected to the new server")
+        for i in range(4):
+            self.server.post("/publish", '{"data":"after %d"}' % i)
+        wait_until(lambda: all(reader.value(t, "events") == 7 for t in TRANSPORTS), 30,
+                   message="all 4 new events in every panel (last: %r)" % ({t: reader.value(t, "events") for t in TRANSPORTS},))
+        for t in TRANSPORTS:
+            with self.subTest(transport=t):
+                self.assertEqual(reader.value(t, "missed"), 0, "the page saw a gap in ids")
+
+        # Chromium's side: the ids each transport received after the restart, from the wire.
+        log.pull()
+        after = log.messages[before:]
+        ids = {t: [] for t in TRANSPORTS}
+        urls = {}
+        for m in after:
+            p = m["params"]
+            if m["method"] == "Network.requestWillBeSent":
+                urls[p["requestId"]] = p["request"]["url"]
+            elif m["method"] == "Network.webSocketCreated":
+                urls[p["requestId"]] = p["url"]
+            # Only the four transport panels' own connections: the auto panel (PROTOCOL.md §8)
+            # holds a WebSocket of its own, tagged client=page-auto-..., which is not counted here.
+            elif m["method"] == "Network.webSocketFrameReceived" and '"id":' in p["response"]["payloadData"]:
+                if "client=page-ws-" in urls.get(p["requestId"], ""):
+                    ids["ws"].append(json.loads(p["response"]["payloadData"])["id"])
+            elif m["method"] == "Network.eventSourceMessageReceived":
+                if "client=page-sse-" in urls.get(p["requestId"], ""):
+                    ids["sse"].append(int(p["eventId"]))
+            elif m["method"] == "Network.loadingFinished":
+                url = urls.get(p["requestId"], "")
+                for t in ("longpoll", "poll"):
+                    if "/%s?" % t in url and "client=page-%s-" % t in url:
+                        ids[t] += [e["id"] for e in json.loads(log._body(p["requestId"]))["events"]]
+                        break
+        for t in TRANSPORTS:
+            with self.subTest(transport=t):
+                self.assertEqual(ids[t], [1, 2, 3, 4], "%s: the new server's events, each once, in order" % t)
+        self.assert_no_console_errors(driver, allow_network=True)
+
+    def auto_path(self, driver):
+        node = driver.find_element(By.CSS_SELECTOR, '[data-testid="panel-auto"] [data-testid="path"]')
+        return node.get_attribute("data-value")
+
+    def test_auto_panel_stays_on_websocket_directly_and_falls_back_to_sse_through_strip_upgrade(self):
+        # PROTOCOL.md §8: the fifth panel negotiates ws, then sse, then long polling, then polling.
+        from wirelab_proxy import WirelabProxy
+        reader = PageReader(self.open_page())
+        wait_until(lambda: reader.value("auto", "events") > 0, 20, message="events in the auto panel")
+        self.assertEqual(self.auto_path(reader.driver), "ws")
+
+        # Through a proxy that removes Upgrade, the server answers the WebSocket handshake with
+        # 426: the browser never opens the socket, and the panel moves on to SSE.
+        with WirelabProxy(self.server.url, "--strip-upgrade") as proxy:
+            driver = new_driver()
+            self.drivers.append(driver)
+            driver.get(proxy.base + "/")
+            through = PageReader(driver)
+            wait_until(lambda: self.auto_path(driver) == "ws>sse", 20, message="the auto panel to fall back to sse")
+            before = through.value("auto", "events")
+            wait_until(lambda: through.value("auto", "events") > before, 20, message="events on the sse step")
+            self.assertEqual(through.value("auto", "missed"), 0)
+            for d in (driver,):
+                d.quit()
+            self.drivers.remove(driver)
+
+    def test_every_panel_backs_off_exponentially_with_full_jitter(self):
+        # PROTOCOL.md §8: 100 ms doubling to at most 5 s; the wait uniform in [0, that].
+        driver = self.open_page()
+        windows = driver.execute_script(
+            "const b = new Backoff(100, 5000, () => 1);"
+            "return Array.from({length: 9}, () => b.next());")
+        self.assertEqual(windows, [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000])
+        low = driver.execute_script("const b = new Backoff(100, 5000, () => 0); b.next(); b.next(); return b.next();")
+        self.assertEqual(low, 0)
+        reset = driver.execute_script("const b = new Backoff(100, 5000, () => 1); b.next(); b.next(); b.reset(); return b.next();")
+        self.assertEqual(reset, 100)
+        # Every transport of the page, the auto panel's steps included, uses that policy.
+        # (Wait until every panel has started: the auto panel makes its first step on start.)
+        script = "return Object.values(transports).map(t => (t.step || t).backoff).map(b => b ? [b.firstMs, b.capMs] : null);"
+        policies = wait_until(lambda: (lambda p: p if None not in p else None)(driver.execute_script(script)), 10,
+                              message="every panel started")
+        self.assertEqual(policies, [[100, 5000]] * 5)
 
     def test_teacher_view_counts_two_browsers_per_transport(self):
         first = self.open_page()
@@ -273,11 +455,15 @@ class ClassroomPageTests(unittest.TestCase):
         status = driver.find_element(By.CSS_SELECTOR, '[data-testid="control-status"]')
         wait_until(lambda: "40 events/s" in status.text, 5, message="the server's answer on the page")
 
-        start = self.server.json("/stats")["events_published"]
-        time.sleep(2.0)
-        published = self.server.json("/stats")["events_published"] - start
-        self.assertGreater(published, 40, "at 40/s, 2 s should publish ~80 events (was 5/s)")
-        self.assertLess(published, 160)
+        # The generator's own timestamps say the rate: at 40/s ticks are 25 ms apart on the
+        # server's clock (200 ms at the old 5/s). Waiting for 20 ticks, not sleeping a fixed
+        # time and counting, keeps a busy machine from failing this.
+        start = self.server.json("/poll")["next"]
+        wait_until(lambda: self.server.json("/poll")["next"] >= start + 21, 30, 0.05, message="20 more ticks")
+        ticks = [e for e in self.server.json("/poll?since=%d&limit=20" % (start + 1))["events"] if e["topic"] == "tick"]
+        self.assertEqual(len(ticks), 20)
+        spacing_ms = (ticks[-1]["ts"] - ticks[0]["ts"]) / 1000 / (len(ticks) - 1)
+        self.assertLess(spacing_ms, 100, "mean tick spacing %.1f ms: not 40/s (25 ms); 5/s would be 200 ms" % spacing_ms)
         self.assert_no_console_errors(driver)
 
 

@@ -149,9 +149,12 @@ class TestSignals(unittest.TestCase):
         self.assertIsNotNone(curl, "curl is not installed (make test installs it)")
         srv = WirelabServer("--rate", "10").start()
         try:
-            p = subprocess.Popen([curl, "-sS", "--noproxy", "*", "-N", "--max-time", "10", f"{srv.base}/sse"],
+            p = subprocess.Popen([curl, "-sS", "--noproxy", "*", "-N", "--max-time", "10", f"{srv.base}/sse?client=sse-term"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            time.sleep(0.6)
+            # Until the stream has carried a tick (a condition, not a sleep: curl may start slowly).
+            deadline = time.monotonic() + 10
+            while srv.stats("sse-term")["events_sent"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
             srv.send_signal(signal.SIGTERM)
             out, err = p.communicate(timeout=10)
             self.assertEqual(p.returncode, 0, f"curl exit {p.returncode} ({err!r}): the stream did not end with "

@@ -27,13 +27,27 @@ class TestStatsExact(unittest.TestCase):
         rc = self.srv.stop()
         self.assertEqual(rc, 0)
 
+    def wait_for_stats(self, name, done, timeout=5.0):
+        """The server's counters for `name` once `done(counters)` holds (or after `timeout` s):
+        the test waits for the server to have handled what it sent, never for a fixed sleep."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.srv.stats(name)
+            if done(got) or time.monotonic() > deadline:
+                return got
+            time.sleep(0.01)
+
     def assert_counts(self, name, conn, requests, events, connections=1):
-        time.sleep(0.3)
-        got = self.srv.stats(name)
         want = {"connections": connections, "requests": requests, "bytes_in": conn.sent,
                 "bytes_out": conn.received, "events_sent": events}
+        got = self.wait_for_stats(name, lambda g: g == want)
         self.assertEqual(got, want, f"/stats?client={name}")
         return got
+
+    def wait_parked(self, name, requests=1):
+        """Until the server has counted `requests` requests of `name` (a long poll is parked)."""
+        got = self.wait_for_stats(name, lambda g: g["requests"] >= requests)
+        self.assertEqual(got["requests"], requests, f"{name}: the request did not reach the server")
 
     def test_exact_poll_keepalive(self):
         c = Counted(self.srv.port)
@@ -74,7 +88,7 @@ class TestStatsExact(unittest.TestCase):
         c = Counted(self.srv.port)
         try:
             c.send(get("/longpoll?client=exact-lp&since=5&timeout=10"))
-            time.sleep(0.3)
+            self.wait_parked("exact-lp")
             self.srv.publish("for the long poll")
             status, _, body, _ = c.read_response()
             self.assertEqual(status, 200)
@@ -89,12 +103,15 @@ class TestStatsExact(unittest.TestCase):
         t0 = time.monotonic()
         try:
             c.send(get("/sse?client=exact-sse&since=4"))
-            c.read_until(b"\r\n\r\n")
-            time.sleep(0.3)
+            seen = c.read_until(b"\r\n\r\n")
+            while b"id: 5\n" not in seen:            # the replay, before anything live
+                seen += c.read_for(0.1)
+                self.assertLess(time.monotonic() - t0, 5, f"SSE replay did not arrive: {seen!r}")
             self.srv.publish("sse one")
-            time.sleep(0.3)
+            while b"id: 6\n" not in seen:
+                seen += c.read_for(0.1)
+                self.assertLess(time.monotonic() - t0, 5, f"SSE events did not arrive: {seen!r}")
             self.srv.publish("sse two")
-            seen = b""
             while b"id: 7\n" not in seen:
                 seen += c.read_for(0.1)
                 self.assertLess(time.monotonic() - t0, 5, f"SSE events did not arrive: {seen!r}")
@@ -155,8 +172,8 @@ class TestStatsExact(unittest.TestCase):
                     conns.append(c)
         finally:
             c.close()
-        time.sleep(0.3)
-        got = self.srv.stats("exact-bad")
+        got = self.wait_for_stats("exact-bad", lambda g: (g["bytes_in"], g["bytes_out"])
+                                  == (sum(x.sent for x in conns), sum(x.received for x in conns)))
         self.assertEqual(got["bytes_in"], sum(x.sent for x in conns))
         self.assertEqual(got["bytes_out"], sum(x.received for x in conns))
         self.assertEqual((got["requests"], got["connections"], got["events_sent"]), (3, len(conns), 5))
@@ -175,7 +192,7 @@ class TestStatsExact(unittest.TestCase):
         c = Counted(self.srv.port)
         try:
             c.send(get("/longpoll?client=exact-lpp&since=5&timeout=10") + get("/poll?client=exact-lpp&since=4"))
-            time.sleep(0.3)
+            self.wait_parked("exact-lpp")       # the pipelined poll waits behind the long poll
             self.srv.publish("wake")
             s1, _, b1, _ = c.read_response()
             s2, _, b2, _ = c.read_response()
@@ -195,7 +212,8 @@ class TestStatsExact(unittest.TestCase):
             c.read_response()
             c.close()
             conns[name] = c
-        time.sleep(0.3)
+        for name, c in conns.items():
+            self.wait_for_stats(name, lambda g, c=c: (g["bytes_in"], g["bytes_out"]) == (c.sent, c.received))
         s = self.srv.stats()
         for name, c in conns.items():
             self.assertEqual(s["clients"][name]["bytes_in"], c.sent)

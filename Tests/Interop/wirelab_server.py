@@ -77,6 +77,10 @@ class LineReader:
 class WirelabServer:
     def __init__(self, *args, port="0", nofile=None):
         self.args = [str(a) for a in args]
+        # run_all.py --selector poll: every server of the run on that backend.
+        selector = os.environ.get("WIRELAB_SELECTOR")
+        if selector and "--selector" not in self.args:
+            self.args += ["--selector", selector]
         self.port_arg = str(port)
         self.nofile = nofile
         self.proc = None

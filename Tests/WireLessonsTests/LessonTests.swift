@@ -119,18 +119,13 @@ final class ModelAgainstRaceTests: XCTestCase {
         settings.pollInterval = 0.5
         let result = try Race(settings: settings).run()
         let inputs = ModelInputs(rate: 5, size: 64, pollInterval: 0.5, rtt: 0.0001, duration: 4)
-        for t in RaceTransport.allCases {
+        for t in RaceTransport.four {
             let measured = try XCTUnwrap(result.result(t)?.bytesPerEvent, t.rawValue)
             let predicted = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs).bytesPerEvent
             // Headers vary by a few bytes (Content-Length digits, ids); 20 % is the stated bound.
             XCTAssertEqual(measured / predicted, 1, accuracy: 0.2, "\(t.rawValue): measured \(measured), model \(predicted)")
         }
-        // Short polling: half the interval, ± half the event spacing (the phase of two clocks).
-        let pollLatency = try XCTUnwrap(result.result(.poll)?.latency?.mean)
-        XCTAssertEqual(pollLatency, 250, accuracy: 100 + 25)
-        // Push: far below a poll interval.
-        for t in [RaceTransport.sse, .ws, .longpoll] {
-            XCTAssertLessThan(try XCTUnwrap(result.result(t)?.latency?.mean), 50, t.rawValue)
-        }
+        // The latency figures of this scenario (short polling ≈ half the interval, push far
+        // below it) need a quiet machine: Tests/Bench/timing.py checks them in `make bench`.
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import WireLoop
+import Foundation
 
 final class TimerHeapTests: XCTestCase {
     func testTimersPopInDeadlineOrderAndTiesInInsertionOrder() {
@@ -41,5 +42,47 @@ final class TimerHeapTests: XCTestCase {
         var got: [Int64] = []
         while let t = heap.popDue(now: Int64.max) { got.append(t.deadline) }
         XCTAssertEqual(got, expected.sorted())
+    }
+}
+
+/// The loop's timers on a ManualClock: what fires at which virtual time.
+final class EventLoopVirtualTimeTests: XCTestCase {
+    func testTimersFireWhenTheVirtualClockReachesThemAndNotBefore() {
+        let clock = ManualClock()
+        for kind in [SelectorKind.epoll, .poll] {
+            let loop = EventLoop(index: 0, selector: kind, clock: clock)
+            loop.start(name: "virtual-\(kind)")
+            let lock = Lock()
+            var fired: [String] = []
+            func firedNow() -> [String] {
+                // A queued closure runs after the due timers of the same turn: a barrier.
+                let done = DispatchSemaphore(value: 0)
+                loop.execute { done.signal() }
+                done.wait()
+                return lock.withLock { fired }
+            }
+            let start = clock.nowNanos()
+            loop.execute {
+                loop.schedule(afterNanos: 25_000_000_000) { lock.withLock { fired.append("25 s") } }
+                loop.schedule(atNanos: start + 1_000_000_000) { lock.withLock { fired.append("1 s") } }
+                let cancelled = loop.schedule(afterNanos: 2_000_000_000) { lock.withLock { fired.append("cancelled") } }
+                cancelled.cancel()
+            }
+            XCTAssertEqual(firedNow(), [])
+            clock.advance(byNanos: 999_999_999)
+            XCTAssertEqual(firedNow(), [], "\(kind): nothing before 1 s")
+            clock.advance(byNanos: 1)
+            XCTAssertEqual(firedNow(), ["1 s"], "\(kind)")
+            clock.advance(seconds: 23.999)
+            XCTAssertEqual(firedNow(), ["1 s"], "\(kind): the cancelled timer never fires; 25 s not yet")
+            // The loop is asleep until its earliest timer (24 s of real time away): advancing the
+            // clock must wake it, with no queued work to help.
+            clock.advance(seconds: 0.001)
+            let deadline = Date().addingTimeInterval(5)
+            while lock.withLock({ fired.count }) < 2 && Date() < deadline { usleep(1_000) }
+            XCTAssertEqual(lock.withLock { fired }, ["1 s", "25 s"], "\(kind): woken by the advance itself")
+            loop.stop()
+            clock.advance(byNanos: 0)
+        }
     }
 }

@@ -45,6 +45,27 @@ final class CommandLineTests: XCTestCase {
         try assertUsageError(["--poll-interval"], names: "--poll-interval")
         try assertUsageError(["--url", "localhost:80"], names: "--url")
         try assertUsageError(["--colour", "red"], names: "--colour")
+        // PROTOCOL.md §8 flags.
+        try assertUsageError(["--reconnect", "sometimes"], names: "--reconnect")
+        try assertUsageError(["--fallback-after", "-1"], names: "--fallback-after")
+        try assertUsageError(["--transports", "auto,auto"], names: "--transports")
+        try assertUsageError(["--via", ""], names: "--via")
+    }
+
+    func testABadProxyFlagInsideViaIsAUsageErrorNamingIt() throws {
+        let r = try run(["--via", "--delay soon", "--duration", "0.1", "--transports", "ws"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--via") && r.stderr.contains("--delay"), r.stderr)
+    }
+
+    func testHelpNamesTheReconnectPoliciesAndTheNewColumns() throws {
+        let r = try run(["--help"])
+        XCTAssertEqual(r.status, 0)
+        for word in ["--via", "--reconnect", "immediate", "backoff", "jitter", "--fallback-after", "auto",
+                     "reconn", "out of order", "connects_per_100ms", "path"] {
+            XCTAssertTrue(r.stdout.contains(word), word)
+        }
     }
 
     func testUnknownScenarioKeyExits2NamingTheKey() throws {

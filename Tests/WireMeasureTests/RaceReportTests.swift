@@ -43,6 +43,30 @@ final class RaceReportTests: XCTestCase {
         }
     }
 
+    func testSection8ColumnsInEveryFormat() throws {
+        let r = try result()
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(RaceReport.json(r).utf8)) as? [String: Any])
+        let scenario = try XCTUnwrap(object["scenario"] as? [String: Any])
+        XCTAssertEqual(scenario["reconnect"] as? String, "jitter")
+        XCTAssertTrue(scenario["via"] is NSNull)
+        for row in try XCTUnwrap(object["results"] as? [[String: Any]]) {
+            let t = row["transport"] as! String
+            XCTAssertEqual((row["reconnects"] as? NSNumber)?.intValue, 0, t)
+            XCTAssertEqual((row["out_of_order"] as? NSNumber)?.intValue, 0, t)
+            XCTAssertTrue(row["reconnect_ms"] is NSNull, "no drop, no reconnect time: \(t)")
+            XCTAssertEqual(row["path"] as? String, t)
+            XCTAssertTrue(row["first_event_ms"] is NSNumber, t)
+            XCTAssertTrue(row["connects_per_100ms"] is [Any], t)
+        }
+        let header = RaceReport.render(r, as: .csv).split(separator: "\n")[0].split(separator: ",").map(String.init)
+        for name in ["reconnects", "reconnect_ms_p50", "reconnect_ms_p99", "out_of_order", "path", "first_event_ms"] {
+            XCTAssertTrue(header.contains(name), name)
+        }
+        let table = RaceReport.render(r, as: .table)
+        for column in ["ooo", "reconn", "rc p50 ms", "rc p99 ms"] { XCTAssertTrue(table.contains(column), column) }
+        XCTAssertFalse(table.contains("1st event ms"), "path columns only when auto raced")
+    }
+
     func testCSVHeaderHasFlattenedNames() throws {
         let text = RaceReport.render(try result(), as: .csv)
         let lines = text.split(separator: "\n").map(String.init)
@@ -58,9 +82,17 @@ final class RaceReportTests: XCTestCase {
         let r = try result()
         let table = RaceReport.render(r, as: .table)
         let markdown = RaceReport.render(r, as: .markdown)
-        for t in RaceTransport.allCases {
-            XCTAssertTrue(table.contains("\n\(t.rawValue) "), "table row \(t)")
-            XCTAssertTrue(markdown.contains("| \(t.rawValue) |"), "markdown row \(t)")
+        let tableLines = table.split(separator: "\n").map(String.init)
+        let markdownLines = markdown.split(separator: "\n").map(String.init)
+        for t in RaceTransport.four {
+            // Exactly one row each: a transport listed twice (or not at all) fails.
+            XCTAssertEqual(tableLines.filter { $0.hasPrefix("\(t.rawValue) ") }.count, 1, "table rows for \(t)")
+            XCTAssertEqual(markdownLines.filter { $0.hasPrefix("| \(t.rawValue) |") }.count, 1, "markdown rows for \(t)")
         }
+        // ... and no other data rows: a header (plus Markdown's separator) and the four transports.
+        let tableRows = tableLines.filter { line in RaceTransport.allCases.contains { line.hasPrefix("\($0.rawValue) ") } }
+        XCTAssertEqual(tableRows.map { String($0.prefix { $0 != " " }) }, RaceTransport.four.map(\.rawValue))
+        let markdownRows = markdownLines.filter { $0.hasPrefix("| ") && !$0.hasPrefix("| transport") && !$0.hasPrefix("| --") && !$0.hasPrefix("|--") }
+        XCTAssertEqual(markdownRows.count, RaceTransport.four.count, markdown)
     }
 }

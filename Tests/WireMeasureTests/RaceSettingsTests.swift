@@ -16,6 +16,23 @@ final class RaceSettingsTests: XCTestCase {
         XCTAssertEqual(s.format, .csv)
     }
 
+    func testScenarioFileSetsTheSurvivalKeys() throws {
+        let json = #"{"transports":["auto","ws"],"via":"--cut-every 2","reconnect":"backoff","fallback_after":250}"#
+        let s = try RaceSettings(scenario: Data(json.utf8))
+        XCTAssertEqual(s.transports, [.auto, .ws])
+        XCTAssertEqual(s.via, "--cut-every 2")
+        XCTAssertEqual(s.reconnect, .backoff)
+        XCTAssertEqual(s.fallbackAfter, 250)
+        // Defaults: direct, full jitter, 1 s; the default race is the four without auto.
+        let d = RaceSettings()
+        XCTAssertNil(d.via)
+        XCTAssertEqual(d.reconnect, .jitter)
+        XCTAssertEqual(d.fallbackAfter, 1000)
+        XCTAssertEqual(d.transports, [.poll, .longpoll, .sse, .ws])
+        XCTAssertThrowsError(try RaceSettings(scenario: Data(#"{"reconnect":"never"}"#.utf8)))
+        XCTAssertThrowsError(try RaceSettings(scenario: Data(#"{"fallback_after":-5}"#.utf8)))
+    }
+
     func testScenarioTransportsMayBeACommaSeparatedString() throws {
         XCTAssertEqual(try RaceSettings(scenario: Data(#"{"transports":"poll,ws"}"#.utf8)).transports, [.poll, .ws])
     }

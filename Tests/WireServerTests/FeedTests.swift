@@ -33,6 +33,25 @@ final class FeedTests: XCTestCase {
         XCTAssertEqual(Array(e.webSocketFrame.dropFirst(2)), Array(json.utf8))
     }
 
+    /// "Encode once, write many": every reader of an event gets the same storage, not a fresh
+    /// encoding with equal content. A computed `sseChunk` or `webSocketFrame`, or a Feed that
+    /// re-serializes on read, would give new buffers and fail here.
+    func testFramingIsBuiltOnceAndSharedByEveryReader() {
+        let feed = Feed(history: 10, rate: 0, size: 4)
+        let published = feed.publish(topic: .tick, data: "abcd")
+        let replayed = feed.events(after: 0, limit: 10).events
+        XCTAssertEqual(replayed.count, 1)
+        XCTAssertTrue(replayed[0] === published, "the history hands out the published object itself")
+        func storage(_ bytes: [UInt8]) -> UnsafeRawPointer? { bytes.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+        for (name, read) in [("json", { (e: PublishedEvent) in e.json }), ("sseBlock", { $0.sseBlock }),
+                             ("sseChunk", { $0.sseChunk }), ("webSocketFrame", { $0.webSocketFrame })] {
+            let a = read(published), b = read(replayed[0]), c = read(feed.events(after: 0, limit: 1).events[0])
+            XCTAssertNotNil(storage(a))
+            XCTAssertEqual(storage(a), storage(b), "\(name): same bytes in memory for every reader")
+            XCTAssertEqual(storage(a), storage(c), "\(name): same bytes in memory for every reader")
+        }
+    }
+
     func testTickDataIsSizePrintableCharacters() {
         let data = Feed.tickData(size: 100)
         XCTAssertEqual(data.utf8.count, 100)

@@ -79,6 +79,14 @@ final class RawClient {
         return readResponse()
     }
 
+    /// Whether bytes (or EOF) are waiting within `ms` milliseconds, without reading them. A
+    /// "nothing yet" check: it can only pass wrongly on a stalled machine, never fail wrongly.
+    func hasInput(withinMillis ms: Int32) -> Bool {
+        if !buffer.isEmpty { return true }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, ms) > 0
+    }
+
     /// Reads until EOF (or timeout); returns everything read.
     func readToEnd() -> [UInt8] {
         while readMore() {}
@@ -104,6 +112,19 @@ final class TestServer {
     }
 
     deinit { server.shutdown(grace: 0.5) }
+
+    /// Waits (real time, at most `seconds`) until `condition` holds on a fresh /stats answer:
+    /// tests wait for what they need, never for a fixed sleep.
+    @discardableResult
+    func waitForStats(client: String? = nil, seconds: Double = 10, _ condition: ([String: Any]) -> Bool) throws -> [String: Any] {
+        let deadline = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: seconds)
+        while true {
+            let stats = try statsJSON(client: client)
+            if condition(stats) { return stats }
+            if LoopClock.monotonicNanos() > deadline { return stats }
+            usleep(2_000)
+        }
+    }
 
     func statsJSON(client: String? = nil) throws -> [String: Any] {
         let c = try RawClient(port: port)

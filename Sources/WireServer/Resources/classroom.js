@@ -5,7 +5,7 @@
 //   wire.js      one exchange as it looks on the wire, rebuilt where the browser hides it;
 //   classroom.js (this file) one section per transport, each on the browser's own API in its
 //                simplest form: fetch() on a timer, fetch() in a loop, EventSource, WebSocket;
-//                then the server's byte counts;
+//                then the auto panel that negotiates one of them; then the server's byte counts;
 //   controls.js  rate, size, pause, large type, talking back, and the start.
 'use strict';
 
@@ -35,16 +35,24 @@ function nap(transport, ms) {
   });
 }
 
-/** After a failure: count down "reconnecting in N s" with exponential backoff. */
+/** After a failure: count down "reconnecting in N s", the wait drawn by the Backoff (full jitter). */
 async function waitToRetry(transport, error) {
   const until = performance.now() + transport.backoff.next();
   console.info('[' + transport.panel.transport + '] retrying after:', String(error));
   while (transport.running) {
     const left = until - performance.now();
     if (left <= 0) break;
-    transport.panel.setState('reconnecting in ' + Math.ceil(left / 1000) + ' s', 'down');
-    await nap(transport, Math.min(left, 250));
+    transport.panel.setState('reconnecting in ' + (left / 1000).toFixed(1) + ' s', 'down');
+    await nap(transport, Math.min(left, 100));
   }
+}
+
+/**
+ * A step of the auto panel asks it, before retrying, whether to move down the ladder instead.
+ * True: the auto panel took over (this transport is stopped). A lone panel has no supervisor.
+ */
+function supervisorTookOver(transport, failure) {
+  return transport.supervisor ? transport.supervisor.stepFailed(transport, failure) : false;
 }
 
 /** fetch() rejects with a TypeError when it never got an answer (server down, refused). */
@@ -81,6 +89,7 @@ class ShortPolling {
         this.panel.setState('live · asks every ' + pollIntervalSeconds() + ' s', 'live');
         await nap(this, pollIntervalSeconds() * 1000);
       } catch (error) {
+        if (supervisorTookOver(this, { http: !isNetworkError(error) })) return;
         await waitToRetry(this, error);
       }
     }
@@ -143,6 +152,7 @@ class LongPolling {
         this.backoff.reset();
       } catch (error) {
         if (!this.running) break;            // aborted by pause
+        if (supervisorTookOver(this, { http: !isNetworkError(error) })) return;
         await waitToRetry(this, error);
       }
     }
@@ -203,23 +213,30 @@ class ServerSentEvents {
     this.panel.countRequest();
     this.panel.setState('connecting', 'wait');
 
+    const openedAt = performance.now();
+    this.delivered = 0;
     source.onopen = () => {
       opened = true;
-      this.backoff.reset();
       this.panel.setState('live · one response streaming', 'live');
     };
     source.addEventListener('tick', message => this.onMessage(message));
     source.addEventListener('chat', message => this.onMessage(message));
     // EventSource would retry by itself, but we want the backoff and the countdown shown.
+    // It says nothing about why (no status): a stream that never opened is an HTTP failure.
     source.onerror = () => {
       source.close();
       if (!opened) this.panel.uncountRequest();
-      if (this.running) this.retry();
+      if (!this.running || this.source !== source) return;
+      const failure = { http: !opened, lifetimeMs: performance.now() - openedAt, delivered: this.delivered };
+      if (supervisorTookOver(this, failure)) return;
+      this.retry();
     };
   }
 
   onMessage(message) {
     const event = JSON.parse(message.data);
+    this.backoff.reset();                    // an event arrived: the connection works
+    this.delivered++;
     this.lastId = event.id;
     this.panel.receive(event);
     this.panel.showWire(sseEventHTML(this.url, message));
@@ -271,15 +288,21 @@ class WebSocketTransport {
     this.panel.countRequest();
     this.panel.setState('connecting', 'wait');
 
+    let openedAt = null;
+    this.delivered = 0;
     socket.onopen = () => {
       opened = true;
-      this.backoff.reset();
+      openedAt = performance.now();
       this.panel.setState('live · messages both ways', 'live');
     };
     socket.onmessage = message => this.onMessage(message.data);
+    // A handshake without 101 (a proxy that strips Upgrade) closes before it ever opened.
     socket.onclose = () => {
       if (!opened) this.panel.uncountRequest();
-      if (this.running) this.retry();
+      if (!this.running || this.socket !== socket) return;
+      const failure = { http: !opened, lifetimeMs: opened ? performance.now() - openedAt : 0, delivered: this.delivered };
+      if (supervisorTookOver(this, failure)) return;
+      this.retry();
     };
   }
 
@@ -289,6 +312,8 @@ class WebSocketTransport {
       setStatus('WebSocket: ' + message.error, 'bad');
       return;
     }
+    this.backoff.reset();                    // an event arrived: the connection works
+    this.delivered++;
     this.lastId = message.id;
     this.panel.receive(message);
     this.panel.showWire(webSocketFrameHTML(this.path, text));
@@ -315,7 +340,78 @@ class WebSocketTransport {
   }
 }
 
-// ==== 6. The server's own counts ============================================================
+// ==== 6. Auto: negotiate like SignalR, Engine.IO or Phoenix (PROTOCOL.md §8) ================
+// Try WebSocket first, then SSE, then long polling, then short polling, and move on when a step
+// fails: an HTTP error (a WebSocket that never opened: no 101), or a connection that dies
+// within FALLBACK_AFTER_MS of opening before it delivered an event (a box that kills
+// WebSockets). Any other drop is a hiccup: the step reconnects with the backoff above. Each
+// step is one of the transports above, drawing on this panel; it resumes from the panel's
+// last id, so falling back costs time, never events. The panel shows the path taken.
+const FALLBACK_AFTER_MS = 1000;
+const LADDER = ['ws', 'sse', 'longpoll', 'poll'];
+const STEP_CLASSES = { ws: () => WebSocketTransport, sse: () => ServerSentEvents,
+                       longpoll: () => LongPolling, poll: () => ShortPolling };
+
+class AutoTransport {
+  constructor(panel) {
+    this.panel = panel;
+    this.rung = 0;
+    this.path = [LADDER[0]];
+    this.running = false;
+    const line = document.createElement('p');
+    line.className = 'path';
+    line.innerHTML = 'path: <strong data-testid="path"></strong>';
+    panel.node.querySelector('.api').after(line);
+    this.pathField = line.querySelector('strong');
+    this.showPath();
+  }
+
+  get current() { return LADDER[this.rung]; }
+
+  showPath() {
+    this.pathField.textContent = this.path.join(' › ');
+    this.pathField.dataset.value = this.path.join('>');
+    this.panel.node.querySelector('.api code').textContent = API[this.current];
+  }
+
+  start() {
+    this.running = true;
+    this.startStep();
+  }
+
+  /** A fresh step on the current rung, resuming where the panel stopped. */
+  startStep() {
+    const step = new (STEP_CLASSES[this.current]())(this.panel);
+    step.supervisor = this;
+    const lastId = this.panel.lastId === undefined ? null : this.panel.lastId;
+    if ('since' in step) step.since = lastId; else step.lastId = lastId;
+    this.step = step;
+    step.start();
+  }
+
+  async stop() {
+    this.running = false;
+    if (this.step) await this.step.stop();
+  }
+
+  /** Called by a step before it retries. True: we moved down the ladder and it is stopped. */
+  stepFailed(step, failure) {
+    if (step !== this.step || !this.running) return false;
+    const soonDead = failure.delivered === 0 && failure.lifetimeMs < FALLBACK_AFTER_MS;
+    if (!(failure.http || soonDead) || this.rung + 1 >= LADDER.length) return false;
+    step.supervisor = null;
+    step.running = false;                  // its connection is already gone; no "paused" shown
+    if (step.wake) step.wake();
+    this.rung++;
+    this.path.push(this.current);
+    this.showPath();
+    console.info('[auto] ' + this.path.join(' > '));
+    this.startStep();
+    return true;
+  }
+}
+
+// ==== 7. The server's own counts ============================================================
 // Browsers cannot count bytes on the wire, so we ask the server, which counts them at its
 // sockets for each client name. The /stats request itself carries no client= tag, so asking
 // does not change the numbers we ask about.

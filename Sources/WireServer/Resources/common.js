@@ -3,7 +3,8 @@
 
 /** The transports, in the order the panels and cards appear. */
 const TRANSPORTS = ['poll', 'longpoll', 'sse', 'ws'];
-const TITLES = { poll: 'Short polling', longpoll: 'Long polling', sse: 'Server-Sent Events', ws: 'WebSocket' };
+const TITLES = { poll: 'Short polling', longpoll: 'Long polling', sse: 'Server-Sent Events', ws: 'WebSocket',
+                 auto: 'Auto (negotiated)' };
 
 /** 12345 -> "12,345": exact numbers, grouped so a class can read them off a projector. */
 function formatInt(n) {
@@ -78,19 +79,26 @@ const serverClock = {
   },
 };
 
-// ---- Reconnecting politely ---------------------------------------------------------------
+// ---- Reconnecting politely (PROTOCOL.md §8) ------------------------------------------------
 // When the server goes away every browser in the room retries. Waiting twice as long after
-// each failure (0.5 s, 1 s, 2 s … at most 10 s) keeps them from hammering it when it returns.
+// each failure (0.1 s, 0.2 s, 0.4 s … at most 5 s) keeps them from hammering it; drawing the
+// wait at random between 0 and that ("full jitter") keeps a room of browsers that lost the
+// server in the same instant from all coming back in the same instant too. The doubling starts
+// over once an event arrives: a connection that opens and dies at once has not recovered.
+// The same policy as `wirelab race --reconnect jitter`.
 class Backoff {
-  constructor(firstMs = 500, capMs = 10000) {
+  constructor(firstMs = 100, capMs = 5000, random = Math.random) {
     this.firstMs = firstMs;
     this.capMs = capMs;
+    this.random = random;
     this.failures = 0;
   }
   reset() { this.failures = 0; }
-  /** The next delay, in ms; each call doubles it up to the cap. */
+  /** The capped exponential backoff for the next failure, in ms. */
+  window() { return Math.min(this.capMs, this.firstMs * 2 ** this.failures); }
+  /** The next delay, in ms: uniform in [0, window]; each call doubles the window up to the cap. */
   next() {
-    const ms = Math.min(this.capMs, this.firstMs * 2 ** this.failures);
+    const ms = this.random() * this.window();
     this.failures++;
     return ms;
   }

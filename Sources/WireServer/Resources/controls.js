@@ -128,12 +128,13 @@ const API = {
   sse: "new EventSource('/sse')",
   ws: "new WebSocket('ws://" + location.host + "/ws')",
 };
-const panels = TRANSPORTS.map(t => new Panel(t, API[t]));
+const panels = [...TRANSPORTS, 'auto'].map(t => new Panel(t, API[t] || ''));
 const transports = {
   poll: new ShortPolling(panels[0]),
   longpoll: new LongPolling(panels[1]),
   sse: new ServerSentEvents(panels[2]),
   ws: new WebSocketTransport(panels[3]),
+  auto: new AutoTransport(panels[4]),
 };
 
 async function measureClock() {

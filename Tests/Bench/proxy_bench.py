@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""make bench-proxy: what `wirelab proxy` costs, as ratios measured side by side (PROTOCOL.md §7).
+
+1. WebSocket fan-out (`wirelab serve --rate 10`, N clients from Tests/Bench/perf/ws_fanout_client)
+   direct, through `wirelab proxy` without impairments, and through `--delay 50`.
+   Targets: through the proxy, p99 <= 1.5 x direct p99; through --delay 50,
+   p50 <= 50 ms + 1.5 x direct p50 (one way: the server's push crosses the proxy once).
+2. `--bandwidth 800` carries 1 MB in 10 s +- 10%.
+
+Each line says `meets target` or `MISSES target`; the script exits non-zero only when the bench
+itself broke. The proxy needs two sockets per client: with an open-file hard limit below
+2 x N + 64 it cannot hold N clients, so N is lowered to what the limit allows, and said.
+All traffic is on 127.0.0.1; every run is bounded in time.
+"""
+import argparse, json, os, resource, socket, subprocess, sys, threading, time
+
+
+def start(argv, pattern):
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline().strip()
+    if pattern not in line:
+        p.kill()
+        sys.exit(f"bench-proxy: {argv[1]} did not start: {line!r}")
+    return p, line
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def port_of(line):
+    return int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
+
+
+def fanout(args, port, n):
+    out = subprocess.run([args.client, "--port", str(port), "--mode", "fanout", "-n", str(n), "--inflight", "500",
+                          "--duration", str(args.seconds), "--connect-limit", "60"],
+                         capture_output=True, text=True, timeout=args.seconds + 120)
+    if out.returncode != 0:
+        sys.exit(f"bench-proxy: fan-out client failed: {out.stderr.strip()[-300:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def one_round(args, n, via):
+    server, line = start([args.bin, "serve", "--port", "0", "--rate", "10", "--size", "64"], "listening on")
+    url = line.split("listening on ")[1]
+    proxy = None
+    try:
+        port = port_of(line)
+        if via is not None:
+            proxy, pline = start([args.bin, "proxy", "--upstream", url, *via], "wirelab proxy listening on")
+            port = port_of(pline)
+        return fanout(args, port, n)
+    finally:
+        if proxy:
+            stop(proxy)
+        stop(server)
+
+
+def bandwidth_check(args):
+    size = 1_000_000
+
+    def serve_blob(listener):
+        conn, _ = listener.accept()
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+        conn.close()
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    threading.Thread(target=serve_blob, args=(listener,), daemon=True).start()
+    proxy, pline = start([args.bin, "proxy", "--upstream", f"http://127.0.0.1:{listener.getsockname()[1]}",
+                          "--bandwidth", "800"], "wirelab proxy listening on")
+    try:
+        s = socket.create_connection(("127.0.0.1", port_of(pline)), timeout=30)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        got, t0 = 0, time.monotonic()
+        while True:                 # the upstream closes after the body: read to EOF
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+        elapsed = time.monotonic() - t0
+        s.close()
+    finally:
+        stop(proxy)
+        listener.close()
+    if got < size:
+        sys.exit(f"bench-proxy: only {got} bytes of {size} came through --bandwidth 800")
+    return elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", default=".build/release/wirelab")
+    ap.add_argument("--client", default=".build/bench/ws_fanout_client")
+    ap.add_argument("-n", type=int, default=10_000, help="WebSocket clients")
+    ap.add_argument("--seconds", type=float, default=10, help="measuring window per run")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    for exe in (args.bin, args.client):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"bench-proxy: {exe} missing (make bench-proxy builds both)")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    n = args.n
+    if hard != resource.RLIM_INFINITY and 2 * n + 64 > hard:
+        n = (hard - 64) // 2 // 100 * 100
+        print(f"open-file hard limit {hard}: the proxy holds at most {(hard - 64) // 2} clients; running {n} "
+              f"instead of {args.n} (raise `ulimit -Hn` to run {args.n})")
+    print(f"load average at start: {os.getloadavg()[0]:.1f}; {args.rounds} rounds of {args.seconds:g} s, "
+          f"{n} WebSocket clients, 10 events/s", flush=True)
+    runs = {"direct": [], "proxy": [], "delay 50": []}
+    for r in range(args.rounds):
+        order = [("direct", None), ("proxy", []), ("delay 50", ["--delay", "50"])]
+        if r % 2:
+            order.reverse()
+        for name, via in order:
+            res = one_round(args, n, via)
+            runs[name].append(res)
+            print(f"  round {r + 1} {name:9} p50 {res['p50_ms']:8.2f} ms  p99 {res['p99_ms']:8.2f} ms  "
+                  f"connected {res['connected']}  missed {res['missed']}", flush=True)
+
+    def med(name, key):
+        v = sorted(x[key] for x in runs[name])
+        return v[len(v) // 2]
+
+    d50, d99 = med("direct", "p50_ms"), med("direct", "p99_ms")
+    p99 = med("proxy", "p99_ms")
+    l50 = med("delay 50", "p50_ms")
+    ok1 = p99 <= 1.5 * d99
+    ok2 = l50 <= 50 + 1.5 * d50
+    print(f"\nthrough the proxy: p99 {p99:.2f} ms vs direct {d99:.2f} ms = {p99 / d99:.2f}x "
+          f"(target <= 1.5x): {'meets target' if ok1 else 'MISSES target'}")
+    print(f"through --delay 50: p50 {l50:.2f} ms vs 50 + 1.5 x direct p50 {d50:.2f} = {50 + 1.5 * d50:.2f} ms: "
+          f"{'meets target' if l50 <= 50 + 1.5 * d50 else 'MISSES target'}")
+    elapsed = bandwidth_check(args)
+    ok3 = 9.0 <= elapsed <= 11.0
+    print(f"--bandwidth 800: 1 MB in {elapsed:.2f} s (target 10 s +- 10%): {'meets target' if ok3 else 'MISSES target'}")
+    json.dump({"clients": n, "runs": runs, "bandwidth_1mb_s": elapsed},
+              open(os.path.join(os.path.dirname(args.client), "proxy.json"), "w"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,3 +1,0 @@
-import XCTest
-@testable import WireCodec
-final class PlaceholderCodec: XCTestCase { func testNothing() {} }
