@@ -133,8 +133,9 @@ final class WebSocketClient: RaceClient {
 
     override func connectionLost() {
         closeTimer?.cancel()
-        if case .open(let closing) = phase, closing != .open, context.runOver { return finishedForGood() }
-        if context.runOver && hasAllEvents { return finishedForGood() }
+        let closing: Bool
+        if case .open(let c) = phase { closing = c != .open } else { closing = false }
+        if context.runOver && (closing || hasAllEvents) { return finishedForGood() }
         phase = .handshaking
         reconnectAfterDrop()
     }

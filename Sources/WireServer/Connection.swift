@@ -136,7 +136,7 @@ final class Connection: FDHandler {
             timer?.cancel()
             timer = worker.loop.schedule(atNanos: deadline) { [weak self] in
                 guard let self = self, !self.isClosed else { return }
-                self.conversation.timer(now: LoopClock.monotonicNanos())
+                self.conversation.timer(now: self.worker.loop.nowNanos)
                 self.apply()
             }
         case .dropQueuedOutput: dropUnstartedOutput()
@@ -175,7 +175,7 @@ final class Connection: FDHandler {
                 return conversation.peerClosed()
             }
             outputOffset = offset
-            lastProgress = LoopClock.monotonicNanos()
+            lastProgress = worker.loop.nowNanos
         }
         output.append((bytes, tag))
         changePending(by: bytes.count - offset)
@@ -198,7 +198,7 @@ final class Connection: FDHandler {
                     outputOffset = 0
                 }
             case .wouldBlock:
-                if progressed { lastProgress = LoopClock.monotonicNanos() }
+                if progressed { lastProgress = worker.loop.nowNanos }
                 return
             case .closed:
                 return conversation.peerClosed()

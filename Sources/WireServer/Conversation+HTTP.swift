@@ -33,7 +33,7 @@ extension Conversation {
     /// PROTOCOL.md §3: a head must be complete 10 s after the first byte of a request (or after
     /// the connection opened); an idle keep-alive connection is closed after `idleTimeout`.
     private func setHTTPWait(_ wait: HTTPWait) {
-        let now = LoopClock.monotonicNanos()
+        let now = context.now()
         if parser.hasPartialRequest {
             if case .head = wait { return }
             state = .http(.head(until: now + LoopClock.nanos(seconds: config.headTimeout)))

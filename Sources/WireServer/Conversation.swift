@@ -108,15 +108,10 @@ final class Conversation {
         self.localAddress = localAddress
         let config = context.config
         parser = HTTPRequestParser(maxHeadBytes: config.maxHeadBytes, maxBodyBytes: config.maxBodyBytes)
-        state = .http(.head(until: LoopClock.monotonicNanos() + LoopClock.nanos(seconds: config.headTimeout)))
+        state = .http(.head(until: context.now() + LoopClock.nanos(seconds: config.headTimeout)))
     }
 
     var config: ServerConfig { context.config }
-    /// Between requests on a keep-alive connection: nothing half-read, nothing to write.
-    var isIdleBetweenRequests: Bool {
-        guard case .http = state else { return false }
-        return !parser.hasPartialRequest && outputQueued == 0 && unattributedIn == 0
-    }
     var stats: StatsShard { context.stats }
     var feed: Feed { context.feed }
 
@@ -177,7 +172,7 @@ final class Conversation {
         case .draining(nil, let latest):
             // RFC 9112 §9.6: half-close, then read until the peer closes (2 s at most), so the
             // kernel never answers unread input with RST and the peer gets our last bytes.
-            state = .draining(until: LoopClock.monotonicNanos() + 2_000_000_000, latest: latest)
+            state = .draining(until: context.now() + 2_000_000_000, latest: latest)
             emit(.halfClose)
         case .sse(let s): pumpSSE(s)
         case .webSocket(let w): pumpWebSocket(w)
@@ -201,6 +196,18 @@ final class Conversation {
     }
 
     var isClosed: Bool { if case .closed = state { return true }; return false }
+
+    /// Between requests on a keep-alive connection: nothing half-read (a lesson's network drop
+    /// closes only such connections: an unread request would turn the close into a reset).
+    var isIdleBetweenRequests: Bool {
+        guard case .http = state else { return false }
+        return !parser.hasPartialRequest && outputQueued == 0 && unattributedIn == 0
+    }
+
+    /// Has this connection carried `transport` (counted in /stats for it)?
+    func hasCarried(_ transport: Transport) -> Bool {
+        countedTransports & (1 << UInt8(transport.rawValue)) != 0
+    }
 
     /// Timeouts and heartbeats; called by the loop's sweep a few times a second and by the
     /// timers this machine scheduled.
@@ -253,14 +260,14 @@ final class Conversation {
         guard !isClosed else { return }
         if case .draining = state { return }
         leavePhase()
-        let latest = seconds.map { LoopClock.monotonicNanos() + LoopClock.nanos(seconds: $0) } ?? .max
+        let latest = seconds.map { context.now() + LoopClock.nanos(seconds: $0) } ?? .max
         state = .draining(until: nil, latest: latest)
         if latest != .max { emit(.schedule(atNanos: latest)) }
     }
 
     /// Back to reading requests after an answer (a long poll answered, /stats written).
     func backToHTTP() {
-        state = .http(.idle(until: LoopClock.monotonicNanos() + LoopClock.nanos(seconds: config.idleTimeout)))
+        state = .http(.idle(until: context.now() + LoopClock.nanos(seconds: config.idleTimeout)))
         mayHaveMore = true       // requests pipelined behind waited in the parser
     }
 

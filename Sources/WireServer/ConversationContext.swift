@@ -18,9 +18,16 @@ final class ConversationContext {
     /// (set on this loop by its worker).
     var isOverBuffered = false
 
+    /// Monotonic time for deadlines: the loop's clock (a test's `ManualClock`, or the system's).
+    let clock: MonotonicTimeSource
+    @inline(__always)
+    func now() -> Int64 { clock.nowNanos() }
+
     init(config: ServerConfig, feed: Feed, stats: StatsShard, port: Int, controlToken: String,
+         clock: MonotonicTimeSource = SystemMonotonicClock.shared,
          control: @escaping (Double?, Int?) -> Void = { _, _ in }) {
         self.config = config
+        self.clock = clock
         self.feed = feed
         self.stats = stats
         self.port = port

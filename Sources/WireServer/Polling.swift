@@ -55,7 +55,7 @@ extension Conversation {
         if Conversation.longPollAnswersNow(slice, q) {
             return sendPollBody(request, PollBody(slice, maxBytes: config.maxQueue), tag: tag)
         }
-        let deadline = LoopClock.monotonicNanos() + Int64(q.timeout) * 1_000_000_000
+        let deadline = context.now() + Int64(q.timeout) * 1_000_000_000
         state = .longPoll(LongPollWait(request: request, since: slice.next, limit: q.limit, tag: tag, deadline: deadline))
         emit(.subscribe(.longPoll))
         emit(.schedule(atNanos: deadline))

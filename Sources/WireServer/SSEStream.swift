@@ -62,7 +62,7 @@ extension Conversation {
 
         let from = sseResumePoint(request, since: since)
         let stream = SSEStream(chunked: chunked, tag: tag, lastSentID: from ?? feed.latestID,
-                               lastWrite: LoopClock.monotonicNanos(), catchingUp: from != nil)
+                               lastWrite: context.now(), catchingUp: from != nil)
         state = .sse(stream)
         emit(.subscribe(.sse))
         write(bytes, tag)
@@ -139,7 +139,7 @@ extension Conversation {
             return endSSE(s)
         }
         s.lastSentID = event.id
-        s.lastWrite = LoopClock.monotonicNanos()
+        s.lastWrite = context.now()
         stats.addEvents(1, s.tag)
         writeSSE(bytes, s)
     }

@@ -74,7 +74,7 @@ extension Conversation {
         head += Array("Sec-WebSocket-Accept: \(WebSocketHandshake.acceptValue(forKey: key.trimmingSpacesString()))\r\n\r\n".utf8)
 
         let session = WebSocketSession(echo: echo, mayPublish: mayPublish, tag: tag, config: config,
-                                       now: LoopClock.monotonicNanos())
+                                       now: context.now())
         state = .webSocket(session)
         // Bytes the client sent after its request are already frames.
         let early = parser.takeBufferedBytes()
@@ -109,7 +109,7 @@ extension Conversation {
                 let message = try session.assembler.receive(frame)
                 // PROTOCOL.md §9: remember when a fragmented message began (30 s to complete it).
                 if session.assembler.isAssembling {
-                    if session.messageStarted == 0 { session.messageStarted = LoopClock.monotonicNanos() }
+                    if session.messageStarted == 0 { session.messageStarted = context.now() }
                 } else {
                     session.messageStarted = 0
                 }
@@ -242,7 +242,7 @@ extension Conversation {
         guard case .sendClose(let c) = session.closing.sendClose(code: code.rawValue) else { return }
         sendFrame(.close, WebSocketFrameEncoder.closePayload(code: c, reason: Self.closeReason(reason)), session)
         if session.closing == .closed { return finishWebSocket(session) }
-        session.closeDeadline = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: config.closeWait)
+        session.closeDeadline = context.now() + LoopClock.nanos(seconds: config.closeWait)
         emit(.schedule(atNanos: session.closeDeadline))
     }
 

@@ -47,7 +47,7 @@ public final class Worker {
         self.config = server.config
         self.feed = server.feed
         context = ConversationContext(config: server.config, feed: server.feed, stats: stats, port: 0,
-                                      controlToken: server.controlToken)
+                                      controlToken: server.controlToken, clock: loop.clock)
         context.control = { [weak server] rate, size in server?.control(rate: rate, size: size) }
     }
 
@@ -152,8 +152,7 @@ public final class Worker {
         case .poll:
             // Keep-alive connections that have carried a short poll and have no request in
             // progress (an unread request would turn the close into a reset).
-            let bit = UInt8(1) << UInt8(Transport.poll.rawValue)
-            for c in connections where c.conversation.countedTransports & bit != 0 && c.isIdleBetweenRequests { c.drop() }
+            for c in connections where c.conversation.hasCarried(.poll) && c.isIdleBetweenRequests { c.drop() }
         }
         for c in http2Sessions.members where c.conversation.http2Session?.carries(transport) == true { c.drop() }
     }
@@ -202,7 +201,7 @@ public final class Worker {
     }
 
     private func housekeeping() {
-        let now = LoopClock.monotonicNanos()
+        let now = loop.nowNanos
         for c in connections { c.housekeeping(now: now) }
     }
 

@@ -10,8 +10,8 @@ plus what the rule itself promises (a close code, a 403, a bounded /stats...). T
 loose enough for a debug build on a busy 2-core machine, and far below what the attacks did to a
 server without the bounds (hundreds of MiB, whole cores, seconds of stall).
 
-The fragment time limit (30 s, no flag) is a slow test: it runs only with WIRELAB_SLOW=1
-(`make soak` sets it); `make test` reports it as skipped.
+The fragment time limit (30 s, no flag) makes one test wait ~32 s; it runs in `make test` too,
+because the runner counts a skipped test as a failure.
 """
 import json
 import os
@@ -501,7 +501,6 @@ class TestFragments(unittest.TestCase):
             a.assert_held(rss_mib=32, cpu_s=6.0)
 
 
-@unittest.skipUnless(os.environ.get("WIRELAB_SLOW") == "1", "slow (35 s): `make soak` runs it with WIRELAB_SLOW=1")
 class TestSlowFragmentTimeout(unittest.TestCase):
     def test_stalled_fragment_1008(self):
         """A fragmented message not completed within 30 s is closed with 1008 (no serve flag

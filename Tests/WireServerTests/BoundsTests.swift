@@ -252,7 +252,7 @@ final class BoundsTests: XCTestCase {
     func testMemoryIsReturnedAfterABurstOfLargeEchoes() throws {
         let s = try TestServer()
         var clients: [RawClient] = []
-        for _ in 0..<16 {
+        for _ in 0..<24 {
             let c = try RawClient(port: s.port)
             c.send("GET /echo HTTP/1.1\r\nHost: t\r\n\(ConversationTests.upgrade)\r\n")
             while !c.buffer.contains(10) || !String(decoding: c.buffer, as: UTF8.self).contains("\r\n\r\n") { XCTAssertTrue(c.readMore()) }
@@ -273,10 +273,10 @@ final class BoundsTests: XCTestCase {
                 }
             }
         }
-        // 16 connections held 1 MiB buffers each (decoder, message, output) at the peak; idle
-        // now, they hold none of it.
+        // 24 connections held 1 MiB buffers each (decoder, message, output) at the peak (kept,
+        // that is ~38 MB); idle now, they hold none of it.
         usleep(200_000)
-        XCTAssertLessThan(SelfProcess.residentBytes() - rss, 8 << 20, "memory kept after the burst")
+        XCTAssertLessThan(SelfProcess.residentBytes() - rss, 16 << 20, "memory kept after the burst")
         try assertWatcherServed(s)
     }
 
