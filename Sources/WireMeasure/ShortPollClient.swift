@@ -22,10 +22,11 @@ final class ShortPollClient: PollingClient {
     private var finalPollPending = false
     private var finalPollSent = false
 
-    init(name: String, context: RaceContext, interval: Double, runDuration: Double) {
+    /// `phase`: φ as a fraction of the interval; nil draws it at random (a test fixes it).
+    init(name: String, context: RaceContext, interval: Double, runDuration: Double, phase: Double? = nil) {
         self.interval = LoopClock.nanos(seconds: interval)
         self.runLength = LoopClock.nanos(seconds: runDuration)
-        self.phase = Int64(Double.random(in: 0..<1) * Double(LoopClock.nanos(seconds: interval)))
+        self.phase = Int64((phase ?? Double.random(in: 0..<1)) * Double(LoopClock.nanos(seconds: interval)))
         super.init(name: name, transport: .poll, context: context)
     }
 

@@ -58,7 +58,7 @@ final class ShortPollVirtualTimeTests: XCTestCase {
 
     func testPollsGoOutOnTheIntervalGridAndOnceMoreAtTheEnd() throws {
         let context = makeContext()
-        let client = ShortPollClient(name: "virtual-poll", context: context, interval: 1, runDuration: 10)
+        let client = ShortPollClient(name: "virtual-poll", context: context, interval: 1, runDuration: 10, phase: 0)
         onLoop { client.begin() }
         waitFor("the connection") { client.isReady }
         onLoop {
