@@ -2,7 +2,7 @@
 // (1.5 s, polls every ≤ 0.25 s, crowds capped at 40), the model calibrated once on this machine,
 // and every predicted latency and bytes-per-event held to the measurement within the bound the
 // model prints. A shared machine can stall a run: a latency outside its bound is measured once
-// more before it counts as a failure.
+// or twice more before it counts as a failure.
 import XCTest
 @testable import WireLessons
 @testable import WireMeasure
@@ -47,7 +47,7 @@ final class LessonScenarioModelTests: XCTestCase {
                         }
                     }
                     if latencyMisses.isEmpty { break }
-                    if attempt >= 2 { XCTFail("\(what): latency outside the bound twice: \(latencyMisses)"); break }
+                    if attempt >= 3 { XCTFail("\(what): latency outside the bound three times: \(latencyMisses)"); break }
                 }
             }
         }
