@@ -10,6 +10,15 @@ public struct LessonScenario {
     public var sweep: (name: String, values: [Double])?
     public var talkBackMessages = 50
     public var talkBackSize = 64
+    /// The lesson's exchange is lesson 6's talk-back, not a race.
+    public var talkBack = false
+    /// Times each configuration runs (its table shows median and spread over runs and clients).
+    public var repeats = 1
+    /// The lesson server's heartbeat (s) and SSE `retry:` (ms).
+    public var heartbeat = 15.0
+    public var sseRetryMillis: Int?
+    /// Drop every stream of this transport at this fraction of the run (the network "fails").
+    public var drop: (transport: RaceTransport, at: Double)?
 
     /// The runs: the base settings, or one per sweep value, with a label for each.
     public func runs() -> [(label: String, settings: RaceSettings)] {
@@ -21,7 +30,8 @@ public struct LessonScenario {
                 s.rate = v
                 // Slow rates need longer runs to see a handful of events.
                 s.duration = max(base.duration, (5 / max(v, 0.01)).rounded(.up))
-                return ("\(JSONNumber.text(v)) events/s", s)
+                // The label says how long the run really was (finding 9).
+                return ("\(JSONNumber.text(v)) events/s, \(JSONNumber.text(s.duration)) s", s)
             case "clients":
                 s.clients = Int(v)
                 return ("\(Int(v)) client\(v == 1 ? "" : "s") per transport", s)
@@ -68,8 +78,16 @@ public enum LessonFiles {
             scenario.sweep = (name, numbers)
         }
         if let talk = extras["talk_back"] as? [String: Any] {
+            scenario.talkBack = true
             scenario.talkBackMessages = talk["messages"] as? Int ?? 50
             scenario.talkBackSize = talk["size"] as? Int ?? 64
+        }
+        if let r = extras["repeat"] as? Int { scenario.repeats = max(1, r) }
+        if let h = extras["heartbeat"] as? Double { scenario.heartbeat = h }
+        if let ms = extras["sse_retry"] as? Int { scenario.sseRetryMillis = ms }
+        if let d = extras["drop"] as? [String: Any], let name = d["transport"] as? String,
+           let t = RaceTransport(rawValue: name) {
+            scenario.drop = (t, d["at"] as? Double ?? 0.5)
         }
         return scenario
     }

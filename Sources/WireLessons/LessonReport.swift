@@ -1,33 +1,66 @@
-// The lesson's results table: measured next to predicted, per transport.
+// The lesson's results tables: measured next to predicted (each prediction with its bound), per
+// transport, and the byte ledger of one event (LessonRun.swift says how runs are summarized).
 import WireMeasure
 
 enum LessonReport {
-    static let columns = ["transport", "latency mean", "predicted", "bytes/event", "predicted", "requests", "predicted", "empty", "missed"]
+    static let columns = ["transport", "latency mean", "spread", "predicted", "p99", "bytes/event", "predicted",
+                          "wire B/event", "predicted", "requests", "predicted", "empty", "missed"]
 
     static func rows(_ run: LessonRun) -> [[String]] {
         run.result.results.map { r in
-            let p = run.predictions[r.transport]
+            let t = r.transport
+            let p = run.predictions[t]
             return [
-                r.transport.rawValue,
-                r.latency.map { Say.ms($0.mean) } ?? "–",
-                p.map { Say.ms($0.latencyMeanMs) } ?? "–",
-                r.bytesPerEvent.map { Say.bytes($0) } ?? "–",
-                p.map { Say.bytes($0.bytesPerEvent) } ?? "–",
-                String(r.requests),
+                t.rawValue,
+                run.latencyMedian(t).map { Say.ms($0) } ?? "–",
+                run.latencySpread(t).map { "\(Say.ms($0.low))–\(Say.ms($0.high))" } ?? "–",
+                p.map { Say.bounded($0.latency, Say.ms) } ?? "–",
+                run.p99(t).map { Say.ms($0) } ?? "–",
+                run.bytesPerEvent(t).map { Say.bytes($0) } ?? "–",
+                p.map { Say.bounded($0.bytes, Say.bytes) } ?? "–",
+                run.wireBytesPerEvent(t).map { Say.bytes($0) } ?? "–",
+                p.map { Say.bounded($0.wireBytes, Say.bytes) } ?? "–",
+                run.requests(t).map { Say.count($0) } ?? "–",
                 p.map { String(Int($0.requests.rounded()) * r.clients) } ?? "–",
-                String(r.emptyResponses),
-                Say.round1(r.missed),
+                run.empty(t).map { Say.count($0) } ?? "–",
+                run.missed(t).map { Say.round1($0) } ?? "–",
             ]
         }
     }
 
-    /// Aligned text table.
+    static let ledgerColumns = ["per event", "handshake", "headers", "framing", "payload", "heartbeats", "TCP/IP", "= wire total"]
+
+    /// Where the bytes of one event went (the byte ledger), measured; the parts sum to the total.
+    static func ledgerRows(_ run: LessonRun) -> [[String]] {
+        run.result.results.compactMap { r in
+            guard let l = run.ledgerPerEvent(r.transport) else { return nil }
+            return [r.transport.rawValue] + l.parts.map { Say.bytes1($0.1) } + [Say.bytes1(l.total)]
+        }
+    }
+
     static func table(_ run: LessonRun) -> [String] {
-        align([columns] + rows(run))
+        var out = align([columns] + rows(run))
+        out.append(footnote(run))
+        return out
+    }
+
+    static func ledgerTable(_ run: LessonRun) -> [String] {
+        let rows = ledgerRows(run)
+        return rows.isEmpty ? [] : align([ledgerColumns] + rows)
+    }
+
+    static func footnote(_ run: LessonRun) -> String {
+        let samples = run.result.results.map { run.latencySamples($0.transport).count }.max() ?? 0
+        return "latency: median of \(samples) client mean(s) over \(run.repeats.count) run(s) of \(JSONNumber.text(run.elapsed.rounded())) s; spread lowest–highest; p99 only from ≥ 100 samples. "
+            + "Headers: \(run.settings.headers == .minimal ? "minimal client" : "Chromium's")."
     }
 
     static func markdown(_ run: LessonRun) -> [String] {
-        let all = [columns] + rows(run)
+        md([columns] + rows(run)) + ["", "_" + footnote(run) + "_", ""] + md([ledgerColumns] + ledgerRows(run))
+    }
+
+    static func md(_ all: [[String]]) -> [String] {
+        guard all.count > 1 else { return [] }
         var out = ["| " + all[0].joined(separator: " | ") + " |",
                    "|" + all[0].map { _ in " --- " }.joined(separator: "|") + "|"]
         for row in all.dropFirst() { out.append("| " + row.joined(separator: " | ") + " |") }

@@ -46,74 +46,123 @@ public enum LessonRunner {
             pause(options, "the prediction")
         }
 
-        if lesson.number == 6 {
+        if scenario.talkBack {
             return try TalkBack.run(lesson, scenario: scenario, options: options)
         }
 
-        // The prediction, from the model and this machine's loopback round trip.
-        let rtt = measureRTT()
+        // The model, calibrated on this machine from real exchanges (TransportModelCalibration.swift).
         let runsSettings = scenario.runs()
-        say("── Prediction (model: Sources/WireLessons/TransportModel.swift; HTTP round trip on loopback \(Say.round1(rtt * 1e6)) µs) ──")
+        let rtt = measureRTT()
+        let crowd = runsSettings.contains { $0.settings.clients > 1 }
+        say("── Calibrating the model: three short races on this machine (1 s each) ──")
+        let calibration = try ModelCalibration.measure(size: scenario.base.size, headers: scenario.base.headers, crowd: crowd) {
+            try startServer(rate: $0, size: scenario.base.size, scenario: scenario)
+        }
+        say(calibration.summary + "; HTTP round trip \(Say.ms(rtt * 1000))")
+        // A lesson that sweeps the event size calibrates at each size (a bigger event takes
+        // longer to write, read and parse).
+        var calibrations: [Int: ModelCalibration] = [scenario.base.size: calibration]
+        for (_, s) in runsSettings where calibrations[s.size] == nil {
+            calibrations[s.size] = try ModelCalibration.measure(size: s.size, headers: s.headers, crowd: false) {
+                try startServer(rate: $0, size: s.size, scenario: scenario)
+            }
+            say("at \(s.size) B: " + calibrations[s.size]!.summary)
+        }
+        func calibrated(_ s: RaceSettings) -> ModelCalibration { calibrations[s.size] ?? calibration }
+        say("")
+        say("── Prediction (Sources/WireLessons/TransportModel.swift), each with its bound ──")
         for (label, settings) in runsSettings {
             let parts = settings.transports.map { t -> String in
-                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt))
-                return "\(t.rawValue) ≈ \(Say.ms(p.latencyMeanMs)), \(Say.bytes(p.bytesPerEvent))/event"
+                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibrated(settings)))
+                return "\(t.rawValue) ≈ \(Say.bounded(p.latency, Say.ms)), \(Say.bounded(p.bytes, Say.bytes))/event (wire \(Say.bounded(p.wireBytes, Say.bytes)))"
             }
             say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; "))
+        }
+        // Both header sets (finding 4): the run uses one; the model shows the other.
+        let other: RequestHeaderSet = scenario.base.headers == .minimal ? .browser : .minimal
+        let otherCalibration = other == .browser ? calibration.withBrowserHeaders() : calibration
+        if let (_, settings) = runsSettings.first, other == .browser {
+            let parts = settings.transports.map { t -> String in
+                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, otherCalibration))
+                return "\(t.rawValue) ≈ \(Say.bytes(p.bytes.value))/event"
+            }
+            say("These runs send a minimal client's request headers (~100 B a request). With Chromium's (~500 B, Sources/WireMeasure/BrowserHeaders.swift; measure with wirelab race --headers browser) the model says\(runsSettings.count > 1 ? " at " + runsSettings[0].label : ""): " + parts.joined(separator: "; ") + ".")
+        } else {
+            say("These runs send Chromium's request headers (Sources/WireMeasure/BrowserHeaders.swift); `--headers minimal` sends ~100 B a request.")
         }
         say("")
         pause(options, "the measurement")
 
         var runs: [LessonRun] = []
         for (label, settings) in runsSettings {
-            say("── Measuring\(runsSettings.count > 1 ? " " + label : ""): wirelab race --transports \(settings.transports.map { $0.rawValue }.joined(separator: ",")) --rate \(JSONNumber.text(settings.rate)) --size \(settings.size) --clients \(settings.clients) --duration \(JSONNumber.text(settings.duration)) ──")
-            let result = try measure(lesson, settings)
+            let times = scenario.repeats > 1 ? " (\(scenario.repeats) runs)" : ""
+            say("── Measuring\(runsSettings.count > 1 ? " " + label : "")\(times): \(raceCommand(settings))\(scenario.drop.map { " — the \($0.transport.rawValue) streams are dropped at \(Int($0.at * 100)) % of the run" } ?? "") ──")
+            var results: [RaceResult] = []
+            for _ in 0..<scenario.repeats { results.append(try measure(scenario, settings)) }
             var predictions: [RaceTransport: Prediction] = [:]
             for t in settings.transports {
-                predictions[t] = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt))
+                predictions[t] = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibrated(settings)))
             }
-            let run = LessonRun(label: label, result: result, predictions: predictions)
+            let run = LessonRun(label: label, result: results[0], predictions: predictions, repeats: results)
             runs.append(run)
             for line in LessonReport.table(run) { say(line) }
+            say("")
+            for line in LessonReport.ledgerTable(run) { say(line) }
             say("")
         }
         pause(options, "what to notice")
         say("── What to notice (from your numbers) ──")
-        for sentence in lesson.notice(runs) { say("• " + sentence) }
+        for sentence in lesson.sentences(runs) { say("• " + sentence) }
         say("")
         say("More: Lessons/\(lesson.folder)/README.md")
-        return LessonTables.results(lesson, runs)
+        return LessonTables.results(lesson, runs, sweep: scenario.sweep?.name)
     }
 
-    static func inputs(_ s: RaceSettings, rtt: Double) -> ModelInputs {
-        ModelInputs(rate: s.rate, size: s.size, pollInterval: s.pollInterval, rtt: rtt, duration: s.duration)
+    /// The command that reruns one measurement of the lesson by hand.
+    static func raceCommand(_ s: RaceSettings) -> String {
+        "wirelab race --transports \(s.transports.map { $0.rawValue }.joined(separator: ",")) --rate \(JSONNumber.text(s.rate)) --size \(s.size) --clients \(s.clients) --duration \(JSONNumber.text(s.duration)) --poll-interval \(JSONNumber.text(s.pollInterval))" + (s.headers == .minimal ? "" : " --headers \(s.headers.rawValue)")
     }
 
-    /// One race against a server of our own, so the lesson can act on it (lesson 3 drops the
-    /// SSE streams halfway).
-    static func measure(_ lesson: Lesson, _ settings: RaceSettings) throws -> RaceResult {
-        let server = try startServer(rate: settings.rate, size: settings.size)
+    static func inputs(_ s: RaceSettings, rtt: Double, scenario: LessonScenario? = nil, _ calibration: ModelCalibration = ModelCalibration()) -> ModelInputs {
+        var m = ModelInputs(rate: s.rate, size: s.size, pollInterval: s.pollInterval, rtt: rtt, duration: s.duration)
+        m.subscribers = s.clients * s.transports.filter { $0 == .sse || $0 == .ws }.count
+        m.heartbeat = scenario?.heartbeat ?? 15
+        m.dropped = scenario?.drop.flatMap { ModelTransport(rawValue: $0.transport.rawValue) }
+        if m.dropped == .sse, let ms = scenario?.sseRetryMillis { m.reconnectGap = Double(ms) / 1000 }
+        m.calibration = calibration
+        return m
+    }
+
+    /// One race against a server of our own, configured as the scenario says, so the lesson can
+    /// act on it (drop the streams of a transport part-way, as a lost network would).
+    static func measure(_ scenario: LessonScenario, _ settings: RaceSettings) throws -> RaceResult {
+        let server = try startServer(rate: settings.rate, size: settings.size, scenario: scenario)
         defer { server.shutdown(grace: 0.5) }
         var s = settings
         s.url = "http://127.0.0.1:\(server.port)"
         s.pauseGeneratorAtEnd = true
-        if lesson.number == 3 {
-            let dropAt = settings.duration / 2
-            Thread.detachNewThread {
-                usleep(useconds_t(dropAt * 1e6) + 1_000_000)   // + setup time
-                server.dropStreams(of: .sse)
-            }
-        }
         let bar = ProgressBar(total: settings.duration)
         defer { bar.finish() }
-        return try Race(settings: s).run { bar.update($0) }
+        var dropped = false
+        return try Race(settings: s).run { p in
+            bar.update(p)
+            if let drop = scenario.drop, !dropped, p.phase == .running, p.elapsed >= drop.at * settings.duration,
+               let t = Transport.allCases.first(where: { $0.name == drop.transport.rawValue }) {
+                dropped = true
+                server.dropStreams(of: t)
+            }
+        }
     }
 
-    static func startServer(rate: Double, size: Int) throws -> Server {
+    static func startServer(rate: Double, size: Int, scenario: LessonScenario? = nil) throws -> Server {
         var config = ServerConfig()
         config.port = 0
         config.rate = rate
         config.size = size
+        if let scenario {
+            config.heartbeat = scenario.heartbeat
+            config.sseRetryMillis = scenario.sseRetryMillis
+        }
         let server = Server(config: config)
         try server.start()
         return server

@@ -6,7 +6,7 @@ import WireMeasure
 
 public enum LessonTables {
     /// Tables and charts for the runs of one lesson.
-    static func results(_ lesson: Lesson, _ runs: [LessonRun]) -> LessonResults {
+    static func results(_ lesson: Lesson, _ runs: [LessonRun], sweep: String? = nil) -> LessonResults {
         var out = LessonResults()
         out.runs = runs
         var csv = ""
@@ -18,18 +18,22 @@ public enum LessonTables {
             if lines.last == "" { lines.removeLast() }
             if csv.isEmpty, let head = lines.first { csv = "run," + head + "\n" }
             for line in lines.dropFirst() { csv += "\"\(run.label)\"," + line + "\n" }
-            json.append("{\"run\":\"\(run.label)\",\"race\":\(RaceReport.json(run.result).trimmingCharacters(in: .whitespacesAndNewlines))}")
+            let races = run.repeats.map { RaceReport.json($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            json.append("{\"run\":\"\(run.label)\",\"race\":\(races[0]),\"repeats\":[" + races.joined(separator: ",") + "]}")
         }
+        // The sentences, computed from these runs: the README's result bullets are these.
+        out.notice = lesson.sentences(runs)
+        if !out.notice.isEmpty { out.markdown += ["", "What to notice (computed from this run by `wirelab lesson \(lesson.number)`):", ""] + out.notice.map { "- " + $0 } }
         out.csv = csv
         out.json = "{\"lesson\":\(lesson.number),\"runs\":[" + json.joined(separator: ",") + "]}\n"
-        out.charts = charts(lesson, runs)
+        out.charts = charts(runs, sweep: sweep)
         return out
     }
 
-    static func charts(_ lesson: Lesson, _ runs: [LessonRun]) -> [(name: String, svg: String)] {
+    static func charts(_ runs: [LessonRun], sweep: String?) -> [(name: String, svg: String)] {
         var charts: [(String, String)] = []
         let transports = RaceTransport.allCases.filter { t in runs.contains { $0.r(t) != nil } }
-        if runs.count > 1, let sweepName = ["5": "rate", "7": "clients", "8": "size"][String(lesson.number)] {
+        if runs.count > 1, let sweepName = sweep {
             let xLabel = ["rate": "events per second", "clients": "clients per transport", "size": "bytes of data per event"][sweepName]!
             func x(_ run: LessonRun) -> Double {
                 switch sweepName {
@@ -38,11 +42,11 @@ public enum LessonTables {
                 default: return Double(run.result.settings.size)
                 }
             }
-            let bytes = transports.map { t in (t.rawValue, runs.compactMap { r in r.r(t)?.bytesPerEvent.map { (x(r), $0) } }) }
+            let bytes = transports.map { t in (t.rawValue, runs.compactMap { r in r.bytesPerEvent(t).map { (x(r), $0) } }) }
             charts.append(("bytes-per-event", SVGChart.lineChart(title: "Bytes on the wire per event", xLabel: xLabel,
                                                                  yLabel: "bytes per event", xLog: true, yLog: true, series: bytes)))
-            let latency = transports.map { t in (t.rawValue, runs.compactMap { r in r.r(t)?.latency.map { (x(r), max($0.mean, 0.01)) } }) }
-            charts.append(("latency", SVGChart.lineChart(title: "Mean latency", xLabel: xLabel, yLabel: "ms",
+            let latency = transports.map { t in (t.rawValue, runs.compactMap { r in r.latencyMedian(t).map { (x(r), max($0, 0.01)) } }) }
+            charts.append(("latency", SVGChart.lineChart(title: "Mean latency (median over clients and runs)", xLabel: xLabel, yLabel: "ms",
                                                          xLog: true, yLog: true, series: latency)))
         }
         if let run = runs.last {

@@ -21,10 +21,10 @@ enum TalkBack {
         defer { server.shutdown(grace: 0.2) }
         let message = String(repeating: "m", count: size)
         say("── Prediction ──")
-        say("POST: ~\(size + 250) B per message (request line and headers both ways); WebSocket: \(size + 6) B up (2 B header + 4 B mask), \(size + 2) B back.")
+        say("POST: the message plus a request line and headers up, a status line, headers and {\"id\":N} back; WebSocket: \(size + 6) B up (2 B header + 4 B mask, RFC 6455 §5.2, §5.3), \(size + 2) B back.")
         say("")
         LessonRunner.pause(options, "the measurement")
-        say("── Measuring: \(n) messages of \(size) B each way ──")
+        say("── Measuring: \(n) messages of \(size) B each way (rerun exactly this with: wirelab lesson \(lesson.number); the numbers are lesson.talk_back in Lessons/\(lesson.folder)/scenario.json) ──")
 
         // HTTP: POST /publish on one keep-alive connection.
         let http = try BlockingClient(host: "127.0.0.1", port: server.port)
@@ -84,15 +84,19 @@ enum TalkBack {
         LessonRunner.pause(options, "what to notice")
         say("── What to notice (from your numbers) ──")
         let ratio = Double(post.bytesUp + post.bytesDown) / Double(max(1, echo.bytesUp + echo.bytesDown))
-        say("• A message sent as POST cost \(Say.bytes(Double(post.bytesUp + post.bytesDown) / Double(n))) both ways; as a WebSocket frame, \(Say.bytes(Double(echo.bytesUp + echo.bytesDown) / Double(n))): \(Say.times(ratio)) fewer bytes.")
-        say("• Each client frame carried \(Say.bytes(Double(echo.bytesUp) / Double(n) - Double(size))) of header and masking key; each POST carried \(Say.bytes(Double(post.bytesUp) / Double(n) - Double(size))) of request line and headers.")
-        say("• Round trip: POST \(Say.ms(post.meanRoundTripMs)), WebSocket echo \(Say.ms(echo.meanRoundTripMs)).")
+        var notice = ["A message sent as POST cost \(Say.bytes(Double(post.bytesUp + post.bytesDown) / Double(n))) both ways; as a WebSocket frame, \(Say.bytes(Double(echo.bytesUp + echo.bytesDown) / Double(n))): "
+                        + (ratio >= 1 ? "\(Say.times(ratio)) the bytes for the POST." : "the POST was cheaper this time (\(Say.times(1 / ratio)) fewer bytes).")]
+        notice.append("Each client frame carried \(Say.bytes(Double(echo.bytesUp) / Double(n) - Double(size))) of header and masking key; each POST carried \(Say.bytes(Double(post.bytesUp) / Double(n) - Double(size))) of request line and headers — a browser's fetch() adds about 400 B more (Sources/WireMeasure/BrowserHeaders.swift).")
+        notice.append("Round trip: POST \(Say.ms(post.meanRoundTripMs)), WebSocket echo \(Say.ms(echo.meanRoundTripMs))" + (echo.meanRoundTripMs < post.meanRoundTripMs ? ": the echo was quicker; the POST also publishes an event and builds a response head." : ": the POST was as quick or quicker; on loopback both are a fraction of a millisecond."))
+        for sentence in notice { say("• " + sentence) }
         say("")
         say("More: Lessons/\(lesson.folder)/README.md")
 
         var results = LessonResults()
+        results.notice = notice
         results.markdown = ["| " + columns.joined(separator: " | ") + " |", "|" + columns.map { _ in " --- " }.joined(separator: "|") + "|"]
             + rows.map { "| " + $0.joined(separator: " | ") + " |" }
+            + ["", "What to notice (computed from this run by `wirelab lesson \(lesson.number)`):", ""] + notice.map { "- " + $0 }
         results.csv = "method,messages,bytes_up,bytes_down,round_trip_ms_mean\n" + [post, echo].map {
             "\($0.method),\($0.messages),\($0.bytesUp),\($0.bytesDown),\($0.meanRoundTripMs)"
         }.joined(separator: "\n") + "\n"
@@ -110,4 +114,6 @@ public struct LessonResults {
     public var csv = ""
     public var json = ""
     public var charts: [(name: String, svg: String)] = []
+    /// The "what to notice" sentences of the run.
+    public var notice: [String] = []
 }

@@ -10,9 +10,10 @@
 //          IPv6: 40 + 32 bytes
 //
 // Segments include the handshake (SYN, SYN-ACK), pure ACKs, FIN and retransmissions — real
-// packets on the wire. Not counted: Ethernet framing (14 + 4 bytes, plus preamble and gap on a
-// real link), TLS, and the slightly longer SYN options. On loopback, ACKs are often
-// delayed and piggy-backed just as on a real network.
+// packets on the wire — plus what the kernel sends after the read: the SYN options and the
+// closing segments (TCPOverhead in ByteLedger.swift). Not counted: Ethernet framing (14 + 4
+// bytes, plus preamble and gap on a real link) and TLS. On loopback, ACKs are often delayed and
+// piggy-backed just as on a real network.
 
 public struct ClientCounts: Equatable {
     public var bytesUp = 0
@@ -22,9 +23,17 @@ public struct ClientCounts: Equatable {
     public var emptyResponses = 0
     public var segmentsOut = 0
     public var segmentsIn = 0
-    /// Estimated TCP/IP header bytes of the segments above.
+    /// Estimated TCP/IP header bytes of the segments above (and the closing ones).
     public var headerBytesUp = 0
     public var headerBytesDown = 0
+    /// The byte ledger's sorted parts (ByteLedger.swift); framing is the rest.
+    public var handshakeUp = 0, handshakeDown = 0
+    public var headersUp = 0, headersDown = 0
+    public var payloadUp = 0, payloadDown = 0
+    public var heartbeatUp = 0, heartbeatDown = 0
+    /// Event messages parsed (duplicates and events from before the run included): what the
+    /// payload and framing bytes were spent on.
+    public var eventMessages = 0
 
     public init() {}
 
@@ -38,11 +47,15 @@ public struct ClientCounts: Equatable {
         c.emptyResponses += b.emptyResponses
         c.segmentsOut += b.segmentsOut; c.segmentsIn += b.segmentsIn
         c.headerBytesUp += b.headerBytesUp; c.headerBytesDown += b.headerBytesDown
+        c.handshakeUp += b.handshakeUp; c.handshakeDown += b.handshakeDown
+        c.headersUp += b.headersUp; c.headersDown += b.headersDown
+        c.payloadUp += b.payloadUp; c.payloadDown += b.payloadDown
+        c.heartbeatUp += b.heartbeatUp; c.heartbeatDown += b.heartbeatDown
+        c.eventMessages += b.eventMessages
         return c
     }
 
-    /// IP + TCP header bytes per segment (timestamps on: Linux's default, net.ipv4.tcp_timestamps=1).
-    public static func headerBytesPerSegment(ipv6: Bool) -> Int { (ipv6 ? 40 : 20) + 32 }
+    public var ledger: ByteLedger { ByteLedger(self) }
 }
 
 /// Which event ids a client received: a bitmap from the run's first id, so `events` (distinct),

@@ -7,6 +7,8 @@ struct HTTPExchange {
     var status = 0
     var keepAlive = true
     var body: [UInt8] = []
+    /// Bytes of the response head, as written (for the byte ledger's `headers`).
+    var headBytes = 0
 
     enum Outcome { case needMore, complete(status: Int, body: [UInt8], keepAlive: Bool), failed(String) }
 
@@ -27,6 +29,7 @@ struct HTTPExchange {
                 switch part {
                 case .head(let head):
                     status = head.status
+                    headBytes = head.wireCount
                     let connection = head.header("Connection")?.lowercased() ?? ""
                     keepAlive = head.version == .http1_1 ? !connection.contains("close") : connection.contains("keep-alive")
                     body.removeAll(keepingCapacity: true)

@@ -39,7 +39,9 @@ class PollingClient: RaceClient {
         }
         awaiting = true
         exchange = HTTPExchange()
-        send(request("\(path)?since=\(since)&client=\(name)", [("Accept", "application/json")]))
+        let question = request("\(path)?since=\(since)&client=\(name)", context.headers.fields(for: transport, hostHeader: context.endpoint.hostHeader))
+        counts.headersUp += question.count
+        send(question)
     }
 
     override func didReceive(_ bytes: UnsafeRawBufferPointer) {
@@ -79,6 +81,8 @@ class PollingClient: RaceClient {
         awaiting = false
         guard status == 200 else { return httpFailed("GET \(path) answered \(status)") }
         let answer = EventScanner.pollBody(body)
+        counts.headersDown += exchange.headBytes
+        counts.payloadDown += EventScanner.eventBytes(body, events: answer.events.count)
         if answer.events.isEmpty { counts.emptyResponses += 1 }
         for e in answer.events { received(e) }
         if let next = answer.next { since = next }

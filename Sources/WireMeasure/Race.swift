@@ -131,6 +131,7 @@ public final class Race {
         context.clockOffsetMicros = offset
         context.reconnect = settings.reconnect
         context.fallbackAfterNanos = Int64(settings.fallbackAfter * 1e6)
+        context.headers = settings.headers
         var clients: [RaceClient] = []
         for t in settings.transports {
             for k in 1...settings.clients {
@@ -276,7 +277,8 @@ public final class Race {
             reports.append(ClientReport(name: c.name, counts: c.counts, events: e, missed: published - e,
                                         duplicates: c.receipts.duplicates, failure: c.failure,
                                         outOfOrder: c.receipts.outOfOrder, reconnects: c.ledger.reconnects,
-                                        path: c.ledger.pathText, firstEventMillis: c.ledger.firstEventMillis))
+                                        path: c.ledger.pathText, firstEventMillis: c.ledger.firstEventMillis,
+                                        latencyMeanMs: c.ledger.latencyCount > 0 ? Double(c.ledger.latencySumMicros) / Double(c.ledger.latencyCount) / 1000 : nil))
         }
         let n = Double(max(1, clients.count))
         let book = context.histograms[t]

@@ -57,6 +57,8 @@ class RaceClient: FDHandler {
     private(set) var fd: Int32 = -1
     private var connecting = false
     private var ipv6 = false
+    /// The peer's FIN arrived before we closed (decides the closing segments, TCPOverhead).
+    private var peerClosed = false
     private var output: [UInt8] = []
     private var outputOffset = 0
 
@@ -129,6 +131,7 @@ class RaceClient: FDHandler {
             return fail("cannot connect to \(context.endpoint.hostHeader): \(error)")
         }
         ipv6 = Self.isIPv6(fd)
+        peerClosed = false
         counts.connections += 1
         connecting = true
         context.loop.add(fd: fd, handler: self, interest: .write)
@@ -243,6 +246,7 @@ class RaceClient: FDHandler {
             case .wouldBlock:
                 return
             case .closed:
+                peerClosed = true
                 lost()
                 return
             }
@@ -326,12 +330,13 @@ class RaceClient: FDHandler {
             drainReadable()
         }
         guard fd >= 0 else { return }
-        if let info = Socket.tcpInfo(fd), info.available != 0 {
-            let header = ClientCounts.headerBytesPerSegment(ipv6: ipv6)
+        if !connecting, let info = Socket.tcpInfo(fd), info.available != 0 {
             counts.segmentsOut += Int(info.segs_out)
             counts.segmentsIn += Int(info.segs_in)
-            counts.headerBytesUp += Int(info.segs_out) * header
-            counts.headerBytesDown += Int(info.segs_in) * header
+            let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in),
+                                            ipv6: ipv6, peerClosedFirst: peerClosed)
+            counts.headerBytesUp += h.up
+            counts.headerBytesDown += h.down
         }
         context.loop.remove(fd: fd)
         Socket.closeFD(fd)
@@ -345,8 +350,11 @@ class RaceClient: FDHandler {
     private func drainReadable() {
         let buffer = context.readBuffer
         while fd >= 0 {
-            guard case .bytes(let n) = Socket.read(fd, into: buffer) else { return }
-            counts.bytesDown += n
+            switch Socket.read(fd, into: buffer) {
+            case .bytes(let n): counts.bytesDown += n
+            case .closed: peerClosed = true; return
+            case .wouldBlock: return
+            }
         }
     }
 
@@ -359,9 +367,13 @@ class RaceClient: FDHandler {
         if let outage = ledger.eventArrived(at: LoopClock.monotonicNanos()) {
             book.reconnect.record(outage / 1000)
         }
+        counts.eventMessages += 1
         if receipts.note(stamp.id) {
             let now = LoopClock.wallMicros()
-            book.histogram.record(now - stamp.ts + context.clockOffsetMicros)
+            let latency = now - stamp.ts + context.clockOffsetMicros
+            book.histogram.record(latency)
+            ledger.latencySumMicros += latency
+            ledger.latencyCount += 1
         }
     }
 

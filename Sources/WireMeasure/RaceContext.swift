@@ -7,6 +7,8 @@ final class RaceContext {
     let loop: EventLoop
     let endpoint: RaceEndpoint
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Which request headers the clients send (`race --headers`).
+    var headers = RequestHeaderSet.minimal
     /// Server clock minus ours (µs); 0 on the same host.
     var clockOffsetMicros: Int64 = 0
     /// First id of the run (server latest at start + 1); Int.max before the run starts.

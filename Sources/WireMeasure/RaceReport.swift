@@ -51,6 +51,9 @@ public enum RaceReport {
                 ("path", .string(t.path)),
                 ("first_event_ms", t.firstEventMillis.map { .number($0) } ?? .null),
                 ("connects_per_100ms", .array(t.connectsPer100ms.map { .number(Double($0)) })),
+                ("wire_bytes_per_event", t.wireBytesPerEvent.map { .number($0) } ?? .null),
+                ("ledger", ledgerValue(t.ledger)),
+                ("ledger_per_event", t.ledgerPerEvent.map { ledgerValue($0) } ?? .null),
             ]
             if t.transport == .auto {
                 fields.append(("paths", .object(t.paths.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })))
@@ -72,6 +75,11 @@ public enum RaceReport {
     }
 
     public static func json(_ r: RaceResult) -> String { jsonValue(r).text }
+
+    /// {"handshake":..,"headers":..,"framing":..,"payload":..,"heartbeats":..,"tcpip":..,"total":..}
+    static func ledgerValue(_ l: ByteLedger) -> JSONValue {
+        .object(l.parts.map { ($0.0, .number($0.1)) } + [("total", .number(l.total))])
+    }
 
     // MARK: CSV
 

@@ -34,6 +34,8 @@ public struct ClientReport: Equatable {
     public var reconnects = 0
     public var path = ""
     public var firstEventMillis: Double?
+    /// Mean latency of this client's first receipts, ms; nil without any.
+    public var latencyMeanMs: Double? = nil
 }
 
 public struct TransportResult: Equatable {
@@ -96,6 +98,17 @@ public struct TransportResult: Equatable {
     public var bytesPerEvent: Double? {
         let delivered = events * Double(clients)
         return delivered > 0 ? Double(bytesUp + bytesDown) / delivered : nil
+    }
+    /// (wire up + wire down) / events delivered: with TCP/IP headers and ACKs.
+    public var wireBytesPerEvent: Double? {
+        let delivered = events * Double(clients)
+        return delivered > 0 ? Double(wireBytesUp + wireBytesDown) / delivered : nil
+    }
+    /// Where the wire bytes went (ByteLedger.swift); its total is wire up + wire down.
+    public var ledger: ByteLedger { totals.ledger }
+    public var ledgerPerEvent: ByteLedger? {
+        let delivered = events * Double(clients)
+        return delivered > 0 ? ledger.divided(by: delivered) : nil
     }
     public var failures: [String] { perClient.compactMap { $0.failure.map { "\($0)" } } }
 }

@@ -50,6 +50,8 @@ public struct RaceSettings: Equatable {
     /// Seconds between short polls.
     public var pollInterval = 1.0
     public var format = RaceFormat.table
+    /// Request headers: a minimal client's, or Chromium's (BrowserHeaders.swift).
+    public var headers = RequestHeaderSet.minimal
 
     // MARK: PROTOCOL.md §8 settings
     /// `wirelab proxy` flags: clients go through a proxy race starts with them; nil: direct.
@@ -87,7 +89,7 @@ public struct RaceSettings: Equatable {
     public static let fallbackAfterRange = 0.0...600_000.0
     /// The keys a scenario file may hold.
     public static let scenarioKeys = ["url", "transports", "duration", "rate", "size", "clients", "poll_interval", "format",
-                                      "via", "reconnect", "fallback_after"]
+                                      "via", "reconnect", "fallback_after", "headers"]
     /// Keys a lesson's scenario.json adds for `wirelab lesson`; race ignores them, so
     /// `wirelab race --scenario Lessons/NN-slug/scenario.json` runs the lesson's base race.
     public static let lessonScenarioKeys = ["title", "lesson"]
@@ -167,6 +169,12 @@ public struct RaceSettings: Equatable {
             }
             self.format = format
         }
+        if let h = try string("headers") {
+            guard let set = RequestHeaderSet(rawValue: h) else {
+                throw RaceSettingsError("scenario: 'headers' must be one of \(RequestHeaderSet.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            headers = set
+        }
         try validate(prefix: "scenario: ")
     }
 
@@ -217,7 +225,7 @@ public struct RaceSettings: Equatable {
          ("clients", .number(Double(clients))), ("poll_interval", .number(pollInterval)),
          ("format", .string(format.rawValue)),
          ("via", via.map { .string($0) } ?? .null), ("reconnect", .string(reconnect.rawValue)),
-         ("fallback_after", .number(fallbackAfter))]
+         ("fallback_after", .number(fallbackAfter)), ("headers", .string(headers.rawValue))]
     }
 }
 

@@ -2,9 +2,13 @@
 // keep-alive connection, whatever happened since.
 //
 // Timeline of a run of length D with interval I: connect before the run; polls at
-// start + I, start + 2I, ... (a fixed grid, so lateness does not accumulate) while before the
-// end; then one last poll when the run ends, so events of the final interval arrive too.
-// With D = 10 and I = 1 that is 10 requests. An answer with no events is an empty response.
+// start + φ + I, start + φ + 2I, ... (a fixed grid, so lateness does not accumulate) while
+// before the end; then one last poll when the run ends, so events of the final interval arrive
+// too. With D = 10 and I = 1 that is 10 requests. An answer with no events is an empty response.
+// φ is drawn per client, uniform in [0, I): clients started together do not poll in lockstep,
+// and several clients sample several phases between the poll timer and the generator (an
+// event waits for the next poll, so the phase decides the latency of a whole run when events
+// come less often than polls).
 import WireLoop
 
 final class ShortPollClient: PollingClient {
@@ -13,6 +17,7 @@ final class ShortPollClient: PollingClient {
     private var runStart: Int64 = 0
     private var runEnd: Int64 = 0
     private var tick = 0
+    private let phase: Int64
     private var timer: LoopTimer?
     private var finalPollPending = false
     private var finalPollSent = false
@@ -20,6 +25,7 @@ final class ShortPollClient: PollingClient {
     init(name: String, context: RaceContext, interval: Double, runDuration: Double) {
         self.interval = LoopClock.nanos(seconds: interval)
         self.runLength = LoopClock.nanos(seconds: runDuration)
+        self.phase = Int64(Double.random(in: 0..<1) * Double(LoopClock.nanos(seconds: interval)))
         super.init(name: name, transport: .poll, context: context)
     }
 
@@ -32,7 +38,7 @@ final class ShortPollClient: PollingClient {
 
     private func scheduleNext() {
         tick += 1
-        let at = runStart + Int64(tick) * interval
+        let at = runStart + phase + Int64(tick) * interval
         guard at < runEnd else { return }   // the poll at the end is the final one
         timer = context.loop.schedule(atNanos: at) { [weak self] in self?.pollNow() }
     }

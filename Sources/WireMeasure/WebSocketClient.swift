@@ -34,8 +34,11 @@ final class WebSocketClient: RaceClient {
         key = WebSocketHandshake.makeKey()
         var target = "/ws?client=\(name)"
         if let since = resumeID { target = "/ws?since=\(since)&client=\(name)" }
-        send(request(target, [("Upgrade", "websocket"), ("Connection", "Upgrade"),
-                              ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]))
+        let upgrade = request(target, [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                                       ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13")]
+                                       + context.headers.fields(for: .ws, hostHeader: context.endpoint.hostHeader))
+        counts.handshakeUp += upgrade.count
+        send(upgrade)
     }
 
     override func runEnded() {
@@ -62,6 +65,7 @@ final class WebSocketClient: RaceClient {
             do {
                 guard let part = try handshake.nextPart() else { return }
                 guard case .head(let head) = part else { return fail("bad WebSocket handshake answer") }
+                counts.handshakeDown += head.wireCount
                 guard head.status == 101 else { return httpFailed("GET /ws answered \(head.status), not 101") }
                 // §4.1: the client checks Upgrade, Connection and Sec-WebSocket-Accept.
                 guard head.header("Upgrade")?.lowercased() == "websocket",
@@ -89,6 +93,7 @@ final class WebSocketClient: RaceClient {
                 guard let message = try assembler.receive(frame) else { continue }
                 switch message {
                 case .text(let payload):
+                    counts.payloadDown += payload.count
                     if let stamp = EventScanner.event(payload) { received(stamp) }
                     if phase == .open && context.runOver && hasAllEvents { startClosing() }
                 case .binary:
@@ -96,7 +101,9 @@ final class WebSocketClient: RaceClient {
                 case .ping(let payload):
                     // §5.5.2 "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
                     // response ... the Pong frame ... MUST have identical Application data".
-                    if phase == .open { sendFrame(.pong, payload) }
+                    // Ledger: the ping down (2-byte header, unmasked) and our pong up (6: + mask).
+                    counts.heartbeatDown += 2 + payload.count
+                    if phase == .open { counts.heartbeatUp += 6 + payload.count; sendFrame(.pong, payload) }
                 case .pong:
                     break
                 case .close(let code, _):

@@ -32,6 +32,14 @@ extension Connection {
             return send(bytes, tag: tag)
         }
 
+        // `serve --sse-retry MS`: the stream opens with `retry: MS` (WHATWG HTML §9.2.6: "set the
+        // event stream's reconnection time to that integer"), so an EventSource that loses the
+        // stream reconnects after MS ms, with Last-Event-ID. Counted like any other stream byte.
+        if let ms = worker.config.sseRetryMillis {
+            let block = SSEStream.retryBlock(ms)
+            bytes += chunked ? HTTPSerializer.chunk(block) : block
+        }
+
         // LESSON: sse-resume
         // A Last-Event-ID header (sent by EventSource on reconnect) wins over `since`.
         var resumeFrom = since
@@ -82,6 +90,8 @@ extension Connection {
 extension SSEStream {
     static let heartbeat = SSEEncoder.comment("hb")
     static let heartbeatChunk = HTTPSerializer.chunk(SSEEncoder.comment("hb"))
+    /// `retry: MS` and the blank line that ends the block: no event is dispatched (§9.2.6).
+    static func retryBlock(_ ms: Int) -> [UInt8] { Array("retry: \(ms)\n\n".utf8) }
 }
 
 extension String {

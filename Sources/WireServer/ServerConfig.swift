@@ -12,6 +12,9 @@ public struct ServerConfig {
     public var history = 10_000
     /// Seconds between SSE heartbeats / WebSocket pings.
     public var heartbeat = 15.0
+    /// Milliseconds sent as `retry: MS` at the start of every SSE stream (WHATWG HTML §9.2.6:
+    /// the client's reconnection time); nil sends none and EventSource keeps its default.
+    public var sseRetryMillis: Int? = nil
     /// Largest WebSocket message accepted (1009 beyond).
     public var maxMessage = 1_048_576
     /// Allowed `Origin` values; empty means any.

@@ -67,12 +67,25 @@ public final class Worker {
 
     // MARK: fan-out
 
+    /// Which push list starts the next broadcast, and where in it (see `broadcast`).
+    private var fanOutTurn = 0
+
     /// A new event: write its pre-framed bytes to every subscriber on this loop.
+    ///
+    /// Fair fan-out: the writes of one broadcast take time (about a microsecond each), so whoever
+    /// is written last waits longest. Writing every WebSocket before any SSE stream would make
+    /// WebSocket look faster in a crowd for a reason that is list order, not the protocol. So
+    /// the two lists are interleaved (one WebSocket, one SSE, ...) and the starting point
+    /// rotates by one subscriber per broadcast: over a run every subscriber waits, on average,
+    /// for half the writes.
     // LESSON: fan-out
     func broadcast(_ event: PublishedEvent) {
         stats.batch {
-            for c in webSocketSubscribers.members { c.deliverToWebSocket(event) }
-            for c in sseSubscribers.members { c.deliverToSSE(event) }
+            let ws = webSocketSubscribers.members, sse = sseSubscribers.members
+            fanOutTurn &+= 1
+            Self.fanOutOrder(webSockets: ws.count, streams: sse.count, turn: fanOutTurn) { isWebSocket, i in
+                if isWebSocket { ws[i].deliverToWebSocket(event) } else { sse[i].deliverToSSE(event) }
+            }
         }
         if !longPollWaiters.isEmpty {
             // Waiters that asked for the same `since` and `limit` get the same body: build it once.
@@ -83,6 +96,26 @@ public final class Worker {
                 bodies[key] = body
                 // limit=0 asks only to hear *that* something happened: answer it too.
                 if body.eventCount > 0 || c.longPoll?.limit == 0 { c.answerLongPoll(body) }
+            }
+        }
+    }
+
+    /// The order of one broadcast's writes: WebSocket and SSE subscribers interleaved, starting
+    /// at position `turn` (mod the longer list) and, on odd turns, with the SSE one first.
+    @inline(__always)
+    static func fanOutOrder(webSockets: Int, streams: Int, turn: Int, _ visit: (_ isWebSocket: Bool, _ index: Int) -> Void) {
+        let longest = max(webSockets, streams)
+        guard longest > 0 else { return }
+        let start = turn % longest
+        let webSocketFirst = turn & 1 == 0
+        for k in 0..<longest {
+            let i = start + k < longest ? start + k : start + k - longest
+            if webSocketFirst {
+                if i < webSockets { visit(true, i) }
+                if i < streams { visit(false, i) }
+            } else {
+                if i < streams { visit(false, i) }
+                if i < webSockets { visit(true, i) }
             }
         }
     }

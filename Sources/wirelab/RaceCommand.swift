@@ -12,7 +12,7 @@ enum RaceCommand {
     static let command = Command(
         name: "race",
         summary: "wirelab race — short polling, long polling, SSE and WebSocket side by side on one event stream.",
-        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws,auto] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--via \"PROXY FLAGS\"] [--reconnect immediate|backoff|jitter] [--fallback-after 1000] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--clock auto|estimate] [--quiet]",
+        usage: "wirelab race [--url URL] [--transports poll,longpoll,sse,ws,auto] [--duration 10] [--rate 2] [--size 64] [--clients 1] [--poll-interval 1] [--via \"PROXY FLAGS\"] [--reconnect immediate|backoff|jitter] [--fallback-after 1000] [--headers minimal|browser] [--format table|markdown|csv|json] [--output FILE] [--scenario FILE] [--clock auto|estimate] [--quiet]",
         options: [
             Option(name: "url", kind: .string, valueName: "URL", defaultValue: nil, help: "measure this server (http://HOST:PORT); default: start our own"),
             Option(name: "transports", kind: .list(RaceTransport.allCases.map(\.rawValue)), valueName: "LIST", defaultValue: "poll,longpoll,sse,ws", help: "which transports to race"),
@@ -24,6 +24,7 @@ enum RaceCommand {
             Option(name: "via", kind: .string, valueName: "\"FLAGS\"", defaultValue: nil, help: "send the clients through `wirelab proxy FLAGS` (e.g. \"--delay 50 --cut-every 2\")"),
             Option(name: "reconnect", kind: .choice(ReconnectKind.allCases.map(\.rawValue)), valueName: "POLICY", defaultValue: "jitter", help: "after a drop: at once, capped exponential backoff, or backoff with full jitter"),
             Option(name: "fallback-after", kind: .number(RaceSettings.fallbackAfterRange), valueName: "MS", defaultValue: "1000", help: "auto: a connection that dies sooner, before any event, fails its transport"),
+            Option(name: "headers", kind: .choice(RequestHeaderSet.allCases.map(\.rawValue)), valueName: "SET", defaultValue: "minimal", help: "request headers: a minimal client's, or the ones Chromium sends (about 500 B a request)"),
             Option(name: "format", kind: .choice(RaceFormat.allCases.map(\.rawValue)), valueName: "FORMAT", defaultValue: "table", help: "table, markdown, csv or json"),
             Option(name: "output", kind: .string, valueName: "FILE", defaultValue: nil, help: "write the report to FILE instead of stdout"),
             Option(name: "scenario", kind: .string, valueName: "FILE", defaultValue: nil, help: "read settings from a JSON file (flags win)"),
@@ -50,8 +51,11 @@ enum RaceCommand {
           wire up/down   bytes + TCP/IP headers, estimated from the kernel's segment counts
                          (TCP_INFO segs_out/segs_in, read just before each socket closes):
                          wire = payload + segments × 52 (20 IPv4 + 20 TCP + 12 timestamp
-                         option; 72 on IPv6). Segments include SYN, FIN and pure ACKs;
-                         Ethernet framing is not included.
+                         option; 72 on IPv6), + 8 for each SYN's longer options, + the
+                         closing segments sent after the read (FIN, FIN-ACK, last ACK).
+                         Segments include SYN, FIN and pure ACKs; Ethernet framing is not.
+          ledger       (JSON) where the wire bytes went: handshake, headers, framing,
+                       payload, heartbeats, tcpip; they sum to wire up + wire down
           B/event      (bytes up + bytes down) / events delivered (events × clients)
           ooo          out of order: events first received after a higher id, per client
                        (averaged); a replayed duplicate is counted in dup only
@@ -84,7 +88,7 @@ enum RaceCommand {
         on the same host too (the offset is then ~0 ± half a loopback round trip).
 
         Scenario files hold the same settings as JSON: url, transports, duration, rate, size,
-        clients, poll_interval, format (a lesson's "title" and "lesson" keys are ignored; any
+        clients, poll_interval, format, headers (a lesson's "title" and "lesson" keys are ignored; any
         other key is a usage error).
 
         Examples:
@@ -123,6 +127,7 @@ enum RaceCommand {
             if let v = parsed.string("via") { settings.via = v }
             if let r = parsed.string("reconnect"), let kind = ReconnectKind(rawValue: r) { settings.reconnect = kind }
             if let f = parsed.double("fallback-after") { settings.fallbackAfter = f }
+            if let h = parsed.string("headers"), let set = RequestHeaderSet(rawValue: h) { settings.headers = set }
             try settings.validate()
         } catch let e as RaceSettingsError {
             return usageError("wirelab race: " + e.message)

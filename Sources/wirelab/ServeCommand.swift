@@ -11,7 +11,7 @@ enum ServeCommand {
     static let command = Command(
         name: "serve",
         summary: "wirelab serve — one event stream over short polling, long polling, SSE and WebSocket.",
-        usage: "wirelab serve [--host 127.0.0.1] [--port 8080] [--rate 2] [--size 64] [--history 10000] [--heartbeat 15] [--max-message 1048576] [--allow-origin ORIGIN]...",
+        usage: "wirelab serve [--host 127.0.0.1] [--port 8080] [--rate 2] [--size 64] [--history 10000] [--heartbeat 15] [--sse-retry MS] [--max-message 1048576] [--allow-origin ORIGIN]...",
         options: [
             Option(name: "host", kind: .string, valueName: "HOST", defaultValue: "127.0.0.1", help: "address to listen on (0.0.0.0 or :: for every interface)"),
             Option(name: "port", kind: .integer(0...65535), valueName: "PORT", defaultValue: "8080", help: "TCP port; 0 picks a free one"),
@@ -19,6 +19,7 @@ enum ServeCommand {
             Option(name: "size", kind: .integer(0...1_048_576), valueName: "B", defaultValue: "64", help: "characters of data in each generated event"),
             Option(name: "history", kind: .integer(1...10_000_000), valueName: "N", defaultValue: "10000", help: "events kept for resume (since=, Last-Event-ID)"),
             Option(name: "heartbeat", kind: .number(0.01...86_400), valueName: "S", defaultValue: "15", help: "seconds between SSE heartbeats and WebSocket pings"),
+            Option(name: "sse-retry", kind: .integer(0...86_400_000), valueName: "MS", defaultValue: nil, help: "send `retry: MS` at the start of every SSE stream (EventSource's reconnection time)"),
             Option(name: "max-message", kind: .integer(1...(1 << 30)), valueName: "BYTES", defaultValue: "1048576", help: "largest WebSocket message accepted (close 1009 beyond)"),
             Option(name: "allow-origin", kind: .repeated, valueName: "ORIGIN", defaultValue: nil, help: "allow browsers from this Origin only; repeat for more (default: any)"),
             Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads"),
@@ -60,6 +61,7 @@ enum ServeCommand {
         config.size = parsed.int("size") ?? config.size
         config.history = parsed.int("history") ?? config.history
         config.heartbeat = parsed.double("heartbeat") ?? config.heartbeat
+        config.sseRetryMillis = parsed.int("sse-retry")
         config.maxMessage = parsed.int("max-message") ?? config.maxMessage
         config.allowOrigins = parsed.all("allow-origin")
         config.loops = parsed.int("loops") ?? 0
