@@ -1,4 +1,4 @@
-// The course: eight lessons (PROTOCOL.md §6). Each lesson's walkthrough is Lessons/NN-slug/README.md
+// The course: eleven lessons (PROTOCOL.md §6). Each lesson's walkthrough is Lessons/NN-slug/README.md
 // and what it measures is Lessons/NN-slug/scenario.json (settings, sweep, repeats, heartbeat, a
 // dropped stream); this file holds what `wirelab lesson` says around the measurement: the idea
 // in two sentences, which exchange to show on the wire, and the rules that pick and word the
@@ -76,6 +76,15 @@ public enum LessonCatalog {
         Lesson(number: 8, slug: "size-matters", title: "Size matters — when headers dominate and when they vanish",
                idea: "Every transport adds a roughly fixed overhead per event or per request. For tiny events that overhead is most of the bytes; for large ones it vanishes.",
                wire: nil, rules: Notices.size),
+        Lesson(number: 9, slug: "far-away", title: "Far away — the race at 0, 50 and 150 ms one-way delay",
+               idea: "The same four clients, through `wirelab proxy --delay D --jitter 20`: every byte now takes D ± 20 ms each way. Push pays D once per event; a request-response transport pays it on every exchange, and long polling's next question may still be travelling when the event comes.",
+               wire: nil, rules: Notices.farAway),
+        Lesson(number: 10, slug: "middleboxes", title: "Middleboxes — buffers, idle timeouts, lost upgrades",
+               idea: "Between a browser and a server sit proxies and load balancers that buffer responses, cut quiet connections and drop the Upgrade header. SSE, WebSocket and the negotiating auto client meet each of them, first in `wirelab proxy`, then in a real nginx.",
+               wire: nil, rules: Notices.middleboxes),
+        Lesson(number: 11, slug: "reconnect-storms", title: "Reconnect storms — 1,000 clients after a cut",
+               idea: "A restart closes every connection at once, and every client comes back at once. How they wait before reconnecting (immediate, capped exponential backoff, full jitter) decides how high that wave is; resuming with since= decides whether anything is lost.",
+               wire: nil, rules: Notices.storms),
     ]
 
     public static func lesson(_ n: Int) -> Lesson? { all.first { $0.number == n } }

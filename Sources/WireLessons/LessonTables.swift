@@ -49,6 +49,18 @@ public enum LessonTables {
             charts.append(("latency", SVGChart.lineChart(title: "Mean latency (median over clients and runs)", xLabel: xLabel, yLabel: "ms",
                                                          xLog: true, yLog: true, series: latency)))
         }
+        // A reconnect storm: connection attempts per 100 ms of each run, one line per run.
+        let storms = runs.filter { $0.crossedAMiddlebox && $0.settings.clients >= 100 }
+        if !storms.isEmpty {
+            let series = storms.flatMap { run in
+                run.result.results.map { r in
+                    ((run.settings.transports.count > 1 ? r.transport.rawValue + " " : "") + run.label,
+                     r.connectsPer100ms.enumerated().map { (Double($0.offset) / 10, Double($0.element)) })
+                }
+            }
+            charts.append(("connects-per-100ms", SVGChart.lineChart(title: "Connection attempts per 100 ms (connects_per_100ms)", xLabel: "seconds into the run",
+                                                                    yLabel: "attempts per 100 ms", xLog: false, yLog: false, series: series)))
+        }
         if let run = runs.last {
             let groups = transports.compactMap { t -> (String, [Double])? in
                 guard let l = run.r(t)?.latency else { return nil }

@@ -102,6 +102,7 @@ public final class Race {
             clientEndpoint = p.endpoint
         }
         defer { proxy?.stop() }
+        if let url = settings.clientURL { clientEndpoint = try RaceEndpoint(url: url) }
         var control = ControlChannel(endpoint: endpoint)
         control.timeoutSeconds = 30     // a server busy with 10,000 closes can be slow to answer
 
@@ -238,6 +239,12 @@ public final class Race {
         var check = Self.checkWithServer(control, results, baseline: baseline)
         if let via = settings.via, let c = check {
             check = ProxyBytes.judge(c, flags: via)
+        }
+        if let url = settings.clientURL, var c = check, !c.agrees {
+            // A middlebox of the caller's (nginx in lesson 10) rewrites heads both ways.
+            c.expected = false
+            c.note = "counts are what crossed the clients' sockets to \(url); the server's differ because that middlebox rewrites heads"
+            check = c
         }
         var result = RaceResult(settings: settings, server: handle.kind, clock: clock, firstID: firstID, lastID: lastID,
                                 elapsed: elapsed, startedAtMicros: startWall, endedAtMicros: endWall,

@@ -56,6 +56,9 @@ public struct RaceSettings: Equatable {
     // MARK: PROTOCOL.md §8 settings
     /// `wirelab proxy` flags: clients go through a proxy race starts with them; nil: direct.
     public var via: String?
+    /// Library only (a lesson's real middlebox, e.g. nginx): the clients connect here while
+    /// /stats, /time and /control still go to `url`. Counts differ from the server's by design.
+    public var clientURL: String?
     /// What a client does after its connection drops.
     public var reconnect = ReconnectKind.jitter
     /// Milliseconds: an auto client's connection that dies sooner, before any event, fails its step.
