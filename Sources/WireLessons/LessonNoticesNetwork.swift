@@ -28,7 +28,7 @@ extension Notices {
             if extra > max(0.25 * 2 * oneWay, 5) {
                 text += "; long polling took \(Say.ms(lp)), \(Say.ms(extra)) more: the round trip without a question at the server (≈ \(Say.ms(2 * oneWay))) is longer than the \(Say.ms(spacing)) between events, so events landed in that gap and waited for the next question"
             } else {
-                text += "; long polling took \(Say.ms(lp)), within \(Say.ms(max(extra, 0))) of push: the question was back before the next event (round trip ≈ \(Say.ms(2 * oneWay)) against \(Say.ms(spacing)) between events)"
+                text += "; long polling took \(Say.ms(lp)), " + (extra <= 0.5 ? "as fast as push" : "within \(Say.ms(extra)) of push") + ": the question was back before the next event (round trip ≈ \(Say.ms(2 * oneWay)) against \(Say.ms(spacing)) between events)"
             }
             return text + "."
         }
@@ -68,7 +68,7 @@ extension Notices {
                 } else if let n = run.reconnects(t), n > 0 {
                     parts.append("\(t.rawValue) was cut and reconnected \(Say.count(n)) time\(n == 1 ? "" : "s"), missing \(Say.count(run.missed(t) ?? 0))")
                 } else {
-                    parts.append("\(t.rawValue) got through (\(Say.count(got)) events, no reconnect)")
+                    parts.append("\(t.rawValue) got through (\(Say.count(got)) event\(got == 1 ? "" : "s"), no reconnect)")
                 }
             }
             if let path = run.path(.auto), !path.isEmpty {

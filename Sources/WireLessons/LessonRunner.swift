@@ -190,6 +190,7 @@ public enum LessonRunner {
         s.url = "http://127.0.0.1:\(server.port)"
         s.pauseGeneratorAtEnd = true
         if s.serverExecutable == nil { s.serverExecutable = executable }
+        s.keepGoingAfterFailures = true     // what broke is part of the lesson (a 426, a reset)
         // A real middlebox: nginx in front of the server, the clients sent to it.
         var nginx: NginxProxy?
         if let mode = variant?.nginx {

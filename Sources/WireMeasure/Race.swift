@@ -161,7 +161,7 @@ public final class Race {
         loop.execute { state.startConnecting() }
         while true {
             let (ready, failure) = onLoop { (state.readyCount, state.firstFailure) }
-            if let failure, ready == clients.count {
+            if let failure, ready == clients.count, !settings.keepGoingAfterFailures {
                 throw RaceError(failure)
             }
             progress?(RaceProgress(phase: .connecting, elapsed: 0, total: settings.duration,
@@ -169,7 +169,7 @@ public final class Race {
             if ready == clients.count { break }
             usleep(ready == 0 ? 5_000 : 20_000)
         }
-        if let failure = onLoop({ state.firstFailure }) { throw RaceError(failure) }
+        if !settings.keepGoingAfterFailures, let failure = onLoop({ state.firstFailure }) { throw RaceError(failure) }
 
         // 4. Start.
         var startWall: Int64 = 0

@@ -65,6 +65,9 @@ public struct RaceSettings: Equatable {
     public var fallbackAfter = 1000.0
 
     // MARK: library knobs (not in scenario files)
+    /// A client that fails to connect (a 426 through a box that strips Upgrade) is reported in
+    /// its transport's results instead of ending the race (lesson 10 shows what broke).
+    public var keepGoingAfterFailures = false
     /// The `wirelab` executable, for a child `wirelab serve` when the clients need more open
     /// files than one process may hold. nil: always in-process.
     public var serverExecutable: String?
