@@ -122,6 +122,13 @@ extension Notices {
         }
         guard !rows.isEmpty else { return [] }
         var out = ["Peak connection attempts: " + rows.map { "\($0.0) \($0.2) in the busiest 100 ms (\($0.1) in the busiest second)" + ($0.3.map { ", 90 % back within \(Say.ms($0))" } ?? "") }.joined(separator: "; ") + "."]
+        // Within one second: did any policy spread a wave past it?
+        let clients = runs[0].settings.clients
+        if rows.allSatisfy({ Double($0.1) >= 0.9 * Double(clients) }) {
+            out.append("In its busiest second every policy saw at least 90 % of the \(clients) clients reconnect: none of them spread a wave beyond one second here.")
+        } else if let low = rows.min(by: { $0.1 < $1.1 }) {
+            out.append("\(low.0) spread its wave widest: \(low.1) of \(clients) clients in its busiest second.")
+        }
         if let imm = rows.first(where: { $0.0 == "immediate" }), let jit = rows.first(where: { $0.0 == "jitter" }), imm.2 > 0 {
             let ratio = Double(jit.2) / Double(imm.2)
             if ratio > 0.5 {
@@ -133,7 +140,7 @@ extension Notices {
         if let bo = rows.first(where: { $0.0 == "backoff" }), let imm = rows.first(where: { $0.0 == "immediate" }), imm.2 > 0 {
             let ratio = Double(bo.2) / Double(imm.2)
             out.append(ratio > 0.5
-                ? "Backoff without jitter moved the storm, not its height (\(Say.percent(ratio)) of immediate's peak): every client waited the same 100 ms and arrived together."
+                ? "Backoff without jitter moved the storm, not its height (\(Say.percent(ratio)) of immediate's peak): every client waited the same 100 ms and arrived together (a wave that straddles two 100 ms buckets looks lower than it is: compare the busiest second)."
                 : "Backoff alone lowered the peak to \(Say.percent(ratio)) of immediate's.")
         }
         return out

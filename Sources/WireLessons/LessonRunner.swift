@@ -53,46 +53,55 @@ public enum LessonRunner {
         // The model, calibrated on this machine from real exchanges (TransportModelCalibration.swift).
         let runsSettings = scenario.runs()
         let rtt = measureRTT()
-        let crowd = runsSettings.contains { $0.settings.clients > 1 }
-        say("── Calibrating the model: three short races on this machine (1 s each) ──")
-        let calibration = try ModelCalibration.measure(size: scenario.base.size, headers: scenario.base.headers, crowd: crowd) {
-            try startServer(rate: $0, size: scenario.base.size, scenario: scenario)
-        }
-        say(calibration.summary + "; HTTP round trip \(Say.ms(rtt * 1000))")
-        // A lesson that sweeps the event size calibrates at each size (a bigger event takes
-        // longer to write, read and parse).
-        var calibrations: [Int: ModelCalibration] = [scenario.base.size: calibration]
-        for (_, s) in runsSettings where calibrations[s.size] == nil {
-            calibrations[s.size] = try ModelCalibration.measure(size: s.size, headers: s.headers, crowd: false) {
-                try startServer(rate: $0, size: s.size, scenario: scenario)
-            }
-            say("at \(s.size) B: " + calibrations[s.size]!.summary)
-        }
+        // A lesson whose every run is beyond the model (a cut, a buffer, a lost upgrade) skips
+        // the calibration: its tables say what happened, not how far from a prediction.
+        let modelled = runsSettings.contains { scenario.variant($0.label)?.model ?? true }
+        var calibration = ModelCalibration()
+        var calibrations: [Int: ModelCalibration] = [:]
         func calibrated(_ s: RaceSettings) -> ModelCalibration { calibrations[s.size] ?? calibration }
-        say("")
-        say("── Prediction (Sources/WireLessons/TransportModel.swift), each with its bound ──")
-        for (label, settings) in runsSettings {
-            let predicted = predictions(scenario, label, settings, rtt: rtt, calibrated(settings))
-            let parts = settings.transports.compactMap { t -> String? in
-                guard let p = predicted[t] else { return nil }
-                return "\(t.rawValue) ≈ \(Say.bounded(p.latency, Say.ms)), \(Say.bounded(p.bytes, Say.bytes))/event (wire \(Say.bounded(p.wireBytes, Say.bytes)))"
+        if modelled {
+            let crowd = runsSettings.contains { $0.settings.clients > 1 }
+            say("── Calibrating the model: three short races on this machine (1 s each) ──")
+            calibration = try ModelCalibration.measure(size: scenario.base.size, headers: scenario.base.headers, crowd: crowd) {
+                try startServer(rate: $0, size: scenario.base.size, scenario: scenario)
             }
-            let unmodelled = settings.transports.filter { predicted[$0] == nil }.map(\.rawValue)
-            let tail = unmodelled.isEmpty ? "" : (parts.isEmpty ? "" : "; ") + unmodelled.joined(separator: ", ") + ": no prediction (the model has no term for " + (scenario.variant(label)?.model == false ? "this network)" : "auto's negotiation)")
-            say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; ") + tail)
-        }
-        // Both header sets (finding 4): the run uses one; the model shows the other.
-        let other: RequestHeaderSet = scenario.base.headers == .minimal ? .browser : .minimal
-        let otherCalibration = other == .browser ? calibration.withBrowserHeaders() : calibration
-        if let (_, settings) = runsSettings.first, other == .browser {
-            let parts = settings.transports.compactMap { t -> String? in
-                guard let mt = ModelTransport(rawValue: t.rawValue) else { return nil }
-                let p = TransportModel.predict(mt, inputs(settings, rtt: rtt, scenario: scenario, otherCalibration))
-                return "\(t.rawValue) ≈ \(Say.bytes(p.bytes.value))/event"
+            say(calibration.summary + "; HTTP round trip \(Say.ms(rtt * 1000))")
+            // A lesson that sweeps the event size calibrates at each size (a bigger event takes
+            // longer to write, read and parse).
+            calibrations[scenario.base.size] = calibration
+            for (_, s) in runsSettings where calibrations[s.size] == nil {
+                calibrations[s.size] = try ModelCalibration.measure(size: s.size, headers: s.headers, crowd: false) {
+                    try startServer(rate: $0, size: s.size, scenario: scenario)
+                }
+                say("at \(s.size) B: " + calibrations[s.size]!.summary)
             }
-            say("These runs send a minimal client's request headers (~100 B a request). With Chromium's (~500 B, Sources/WireMeasure/BrowserHeaders.swift; measure with wirelab race --headers browser) the model says\(runsSettings.count > 1 ? " at " + runsSettings[0].label : ""): " + parts.joined(separator: "; ") + ".")
+            say("")
+            say("── Prediction (Sources/WireLessons/TransportModel.swift), each with its bound ──")
+            for (label, settings) in runsSettings {
+                let predicted = predictions(scenario, label, settings, rtt: rtt, calibrated(settings))
+                let parts = settings.transports.compactMap { t -> String? in
+                    guard let p = predicted[t] else { return nil }
+                    return "\(t.rawValue) ≈ \(Say.bounded(p.latency, Say.ms)), \(Say.bounded(p.bytes, Say.bytes))/event (wire \(Say.bounded(p.wireBytes, Say.bytes)))"
+                }
+                let unmodelled = settings.transports.filter { predicted[$0] == nil }.map(\.rawValue)
+                let tail = unmodelled.isEmpty ? "" : (parts.isEmpty ? "" : "; ") + unmodelled.joined(separator: ", ") + ": no prediction (the model has no term for " + (scenario.variant(label)?.model == false ? "this network)" : "auto's negotiation)")
+                say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; ") + tail)
+            }
+            // Both header sets (finding 4): the run uses one; the model shows the other.
+            let other: RequestHeaderSet = scenario.base.headers == .minimal ? .browser : .minimal
+            let otherCalibration = other == .browser ? calibration.withBrowserHeaders() : calibration
+            if let (_, settings) = runsSettings.first, other == .browser {
+                let parts = settings.transports.compactMap { t -> String? in
+                    guard let mt = ModelTransport(rawValue: t.rawValue) else { return nil }
+                    let p = TransportModel.predict(mt, inputs(settings, rtt: rtt, scenario: scenario, otherCalibration))
+                    return "\(t.rawValue) ≈ \(Say.bytes(p.bytes.value))/event"
+                }
+                say("These runs send a minimal client's request headers (~100 B a request). With Chromium's (~500 B, Sources/WireMeasure/BrowserHeaders.swift; measure with wirelab race --headers browser) the model says\(runsSettings.count > 1 ? " at " + runsSettings[0].label : ""): " + parts.joined(separator: "; ") + ".")
+            } else {
+                say("These runs send Chromium's request headers (Sources/WireMeasure/BrowserHeaders.swift); `--headers minimal` sends ~100 B a request.")
+            }
         } else {
-            say("These runs send Chromium's request headers (Sources/WireMeasure/BrowserHeaders.swift); `--headers minimal` sends ~100 B a request.")
+            say("── No prediction: the model (TransportModel.swift) has no term for these networks; the tables show what they did ──")
         }
         say("")
         pause(options, "the measurement")
