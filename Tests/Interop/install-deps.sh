@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real clients the interop tests use, only when missing:
-# curl, Python `websockets`, Chromium + chromedriver (Debian) and `selenium` (PyPI).
+# curl, Python `websockets`, Chromium + chromedriver, nginx (Debian) and `selenium` (PyPI).
 set -euo pipefail
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# nginx: lesson 10's real middlebox (its scenario test starts one, as this user, on 127.0.0.1).
+{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: installing ${need_apt[*]} with apt-get"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
