@@ -73,7 +73,12 @@ enum Notices {
             let at = runs.count > 1 ? "At \(run.label): " : ""
             var text = "\(at)fewest bytes per event \(best.0.rawValue) (\(Say.bytes(best.1))), most \(worst.0.rawValue) (\(Say.bytes(worst.1)))"
             if byPayload.map(\.0) != byWire.map(\.0) {
-                text += "; counting TCP/IP headers and ACKs the order changes to " + byWire.map { "\($0.0.rawValue) \(Say.bytes($0.1))" }.joined(separator: " < ") + " (each pushed event costs its own segments, a poll answer carries several events in one)"
+                // Why it changed, from which transport moved: short polling up the ranking means
+                // batching; otherwise the fixed segments (set-up, close, pings) of a few events.
+                let pollRose = (byWire.firstIndex { $0.0 == .poll } ?? 0) < (byPayload.firstIndex { $0.0 == .poll } ?? 0)
+                let why = pollRose ? "each pushed event costs its own segment and ACK, while a poll answer carries several events in one"
+                                   : "with few events, each connection's opening and closing segments and the pings' segments weigh on every event"
+                text += "; counting TCP/IP headers and ACKs the order changes to " + byWire.map { "\($0.0.rawValue) \(Say.bytes($0.1))" }.joined(separator: " < ") + " (\(why))"
             } else {
                 text += "; with TCP/IP headers the order stays the same"
             }
@@ -201,7 +206,7 @@ enum Notices {
                 guard let fit = Stat.linearFit(points), let lo = points.first, let hi = points.last else { continue }
                 let perClient = fit.b * 1000
                 let shape = fit.r2 >= 0.95 ? "about linear (a straight line fits with R² = \(String(format: "%.2f", fit.r2)))" : "not a straight line (R² = \(String(format: "%.2f", fit.r2)))"
-                out.append("\(t.rawValue) latency went from \(Say.ms(lo.1)) at \(Int(lo.0)) to \(Say.ms(hi.1)) at \(Int(hi.0)) clients: \(shape), \(Say.round1(perClient)) µs per extra client — every subscriber is one more write in each broadcast and one more read in the client.")
+                out.append("\(t.rawValue) latency went from \(Say.ms(lo.1)) at \(Int(lo.0)) to \(Say.ms(hi.1)) at \(Int(hi.0)) clients: \(shape), \(Say.round1(perClient)) µs per extra client of each transport — every subscriber is one more write in each broadcast and one more read in the client.")
             }
             return out
         },

@@ -141,8 +141,10 @@ public enum TransportModel {
         let events = m.events
         let json = m.eventJSON
         let seg = c.ipHeaderBytes
-        // Latency shared by pushes: L0 plus the fan-out, with a bound from the calibration's own
-        // spread (a shared machine's scheduler moves it) and half the fan-out term.
+        // Latency shared by pushes: L0 plus the fan-out. The bound is the machine's own jitter as
+        // the calibration saw it: twice its p95 − p50, or its longest stall (one stalled event
+        // moves the mean of a short run by that much over the run's events), and the fan-out
+        // term again.
         let fanOutMs = Double(max(0, m.subscribers - 1)) / 2 * c.fanOutMicrosPerSubscriber / 1000
         // A dropped stream: the events of the gap g arrive when it reopens, waiting g/2 on
         // average; they are r·g of r·D events, so the mean grows by g²/2D. Discrete events make
@@ -155,7 +157,7 @@ public enum TransportModel {
         let distanceBound = m.delay > 0 || m.jitter > 0 ? m.jitter * 500 + 2 : 0
         func pushLatency(_ base: Double, extra: Double = 0, extraBound: Double = 0) -> Bounded {
             Bounded(value: base + fanOutMs + gapMs + oneWayMs + extra,
-                    bound: max(base, c.latencySpreadMs * 2, 0.3) + fanOutMs + gapBound + distanceBound + extraBound)
+                    bound: max(base, c.latencySpreadMs * 2, c.latencyStallMs, 0.3) + fanOutMs + gapBound + distanceBound + extraBound)
         }
         // A dropped stream reconnects once: a second handshake and connection.
         let opens = m.dropped == transport ? 2.0 : 1.0

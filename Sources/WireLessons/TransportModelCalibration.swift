@@ -36,6 +36,7 @@ public struct ModelCalibration {
     public var wsLatencyMs = 0.25
     public var longPollLatencyMs = 0.3
     public var latencySpreadMs = 0.2       // p95 − p50 of the calibration's pushes
+    public var latencyStallMs = 0.5        // max − p50: the longest stall the calibration saw
     public var fanOutMicrosPerSubscriber = 3.0
     /// true once `measure` replaced the defaults; the fan-out cost only with race C.
     public var calibrated = false
@@ -108,6 +109,8 @@ public struct ModelCalibration {
         c.longPollLatencyMs = mean(.longpoll) ?? c.longPollLatencyMs
         c.latencySpreadMs = [a.result(.sse), a.result(.ws), a.result(.longpoll)]
             .compactMap { $0?.latency.map { $0.p95 - $0.p50 } }.max() ?? c.latencySpreadMs
+        c.latencyStallMs = [a, b].flatMap { r in [r.result(.sse), r.result(.ws), r.result(.longpoll)] }
+            .compactMap { $0?.latency.map { $0.max - $0.p50 } }.max() ?? c.latencyStallMs
         if crowd {
             let k = 150
             let big = try race(10, [.sse, .ws], clients: k)
@@ -149,7 +152,7 @@ public struct ModelCalibration {
         "poll request \(Say.bytes(pollRequest)) + head \(Say.bytes(pollResponseHead)) + wrapper \(Say.bytes(pollWrapper)); "
             + "SSE handshake \(Say.bytes(sseHandshake)), fields \(Say.bytes(sseFields))/event; WebSocket handshake \(Say.bytes(wsHandshake)); "
             + "\(Say.round1(segmentsPerPushedEvent)) segments per pushed event, \(Say.round1(segmentsPerPollExchange)) per poll; "
-            + "publish→receive SSE \(Say.ms(sseLatencyMs)), WebSocket \(Say.ms(wsLatencyMs)), long poll \(Say.ms(longPollLatencyMs))"
+            + "publish→receive SSE \(Say.ms(sseLatencyMs)), WebSocket \(Say.ms(wsLatencyMs)), long poll \(Say.ms(longPollLatencyMs)), longest stall \(Say.ms(latencyStallMs))"
             + (fanOutMeasured ? "; \(Say.round1(fanOutMicrosPerSubscriber)) µs per extra subscriber (300 of them)" : "")
     }
 }

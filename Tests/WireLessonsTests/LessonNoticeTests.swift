@@ -97,12 +97,18 @@ final class LessonNoticeTests: XCTestCase {
     }
 
     func testLesson5RankingMentionsTheFlipOnlyWhenTCPChangesIt() {
-        // Payload: poll 300 < ws 400; wire: ws 500 < poll 700 (poll batches, ws pays per event).
+        // Payload: poll 300 < ws 400; wire: ws 500 < poll 700 (poll's segments weigh on few events).
         let flips = text(5, [Self.run([Fake(transport: .poll, events: 10, requests: 5, payload: 1200, headers: 1700, framing: 100, tcpip: 4000),
                                        Fake(transport: .ws, events: 10, payload: 1200, handshake: 2700, framing: 100, tcpip: 1000)], label: "10 events/s")])
         let stays = text(5, [Self.run([Fake(transport: .poll, events: 10, requests: 5, payload: 1200, headers: 1700, framing: 100, tcpip: 500),
                                        Fake(transport: .ws, events: 10, payload: 1200, handshake: 2700, framing: 100, tcpip: 1000)], label: "10 events/s")])
         XCTAssertTrue(flips.contains("the order changes"), flips)
+        XCTAssertTrue(flips.contains("opening and closing segments"), flips)
+        XCTAssertFalse(flips.contains("a poll answer carries several events"), flips)
+        // Payload: ws 300 < poll 400; wire: poll 500 < ws 700 (poll batches, ws pays per event).
+        let batches = text(5, [Self.run([Fake(transport: .poll, events: 10, requests: 5, payload: 1200, headers: 2700, framing: 100, tcpip: 1000),
+                                         Fake(transport: .ws, events: 10, payload: 1200, handshake: 1700, framing: 100, tcpip: 4000)], label: "100 events/s")])
+        XCTAssertTrue(batches.contains("a poll answer carries several events"), batches)
         XCTAssertTrue(stays.contains("the order stays the same"), stays)
     }
 
