@@ -73,7 +73,7 @@ extension Notices {
             }
             if let path = run.path(.auto), !path.isEmpty {
                 var autoText = "auto " + (path.contains(">") ? "fell back along \(path)" : "stayed on \(path)")
-                if let first = run.firstEventMillis(.auto), let base = direct?.firstEventMillis(.auto) {
+                if let first = run.firstEventMillis(.auto), let base = direct?.firstEventMillis(.auto), (run.events(.auto) ?? 0) > 0 {
                     autoText += ", first event after \(Say.ms(first)) (direct: \(Say.ms(base)))"
                 }
                 if let c = run.connections(.auto), c > 1 { autoText += ", \(Say.count(c)) connections" }
@@ -131,8 +131,14 @@ extension Notices {
         }
         if let imm = rows.first(where: { $0.0 == "immediate" }), let jit = rows.first(where: { $0.0 == "jitter" }), imm.2 > 0 {
             let ratio = Double(jit.2) / Double(imm.2)
-            if ratio > 0.5 {
-                out.append("Jitter barely flattened the storm: its busiest 100 ms held \(Say.percent(ratio)) of immediate's. The backoff resets when an event arrives (at \(Say.round1(runs[0].settings.rate)) events/s, long before the next cut), so each cut finds every client's window back at 100 ms, and a uniform draw in [0, 100 ms] still lands all \(runs[0].settings.clients) reconnects within one tenth of a second (ReconnectPolicy.swift).")
+            let run = runs.first { $0.label == "immediate" }
+            let wave = run?.waveMillis(t) ?? 0
+            let why = "The backoff resets when an event arrives (at \(Say.round1(runs[0].settings.rate)) events/s, long before the next cut), so each cut finds every client's window back at 100 ms: a uniform draw in [0, 100 ms] (ReconnectPolicy.swift)"
+                + (wave > 100 ? ", while even immediate's wave lasted about \(Int(wave)) ms — the time one client loop and the proxy take to open \(clients) connections — so a 100 ms window adds little to it." : ".")
+            if ratio >= 1 {
+                out.append("Jitter did not flatten the storm here: its busiest 100 ms held \(Say.percent(ratio)) of immediate's. " + why)
+            } else if ratio > 0.5 {
+                out.append("Jitter barely flattened the storm: its busiest 100 ms held \(Say.percent(ratio)) of immediate's. " + why)
             } else {
                 out.append("Jitter flattened the storm: its busiest 100 ms held \(Say.percent(ratio)) of immediate's, because each client drew its delay at random instead of all reconnecting at once.")
             }

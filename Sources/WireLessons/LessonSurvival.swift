@@ -9,6 +9,11 @@ extension LessonRun {
     /// The run crossed something in between (`--via` or a real middlebox).
     var crossedAMiddlebox: Bool { settings.via != nil || settings.clientURL != nil }
 
+    /// Whether the survival table says anything: an auto client, a reconnect or a failure.
+    var showsSurvival: Bool {
+        crossedAMiddlebox && (settings.transports.contains(.auto) || result.results.contains { $0.reconnects > 0 || !$0.failures.isEmpty })
+    }
+
     /// Connection attempts per 100 ms, summed over the repeats of the first run (x: s).
     func connects(_ t: RaceTransport) -> [Int] { r(t)?.connectsPer100ms ?? [] }
 
@@ -30,6 +35,18 @@ extension LessonRun {
     func peakShare(_ t: RaceTransport) -> Double? {
         guard let p = peakConnectsPerSecond(t), let r = r(t), r.clients > 0 else { return nil }
         return Double(p) / Double(r.clients)
+    }
+
+    /// How long the busiest wave of connection attempts lasted (ms): the consecutive 100 ms
+    /// buckets around the busiest one that hold at least 1 % of the clients each.
+    func waveMillis(_ t: RaceTransport) -> Double? {
+        let c = connects(t)
+        guard let peak = c.indices.max(by: { c[$0] < c[$1] }), let r = r(t) else { return nil }
+        let floor = max(1, r.clients / 100)
+        var lo = peak, hi = peak
+        while lo > 0 && c[lo - 1] >= floor { lo -= 1 }
+        while hi + 1 < c.count && c[hi + 1] >= floor { hi += 1 }
+        return Double(hi - lo + 1) * 100
     }
 
     /// Drop to first event after it, ms, at a percentile, over every outage of every repeat.
@@ -68,12 +85,12 @@ extension LessonReport {
     static let survivalFootnote = "events and missed: per client; back p50/p90: ms from a drop to the first event after it (PROTOCOL.md §8 reconnect_ms), over every drop; 1st event: ms from the first connect to the first event (median client); peak connects/s: connection attempts in the busiest second after the start (reconnections: the first connects come before the run starts)."
 
     static func survivalTable(_ run: LessonRun) -> [String] {
-        guard run.crossedAMiddlebox else { return [] }
+        guard run.showsSurvival else { return [] }
         return align([survivalColumns] + survivalRows(run)) + [survivalFootnote]
     }
 
     static func survivalMarkdown(_ run: LessonRun) -> [String] {
-        guard run.crossedAMiddlebox else { return [] }
+        guard run.showsSurvival else { return [] }
         return ["", "What the network cost:", ""] + md([survivalColumns] + survivalRows(run)) + ["", "_" + survivalFootnote + "_"]
     }
 }
