@@ -22,10 +22,12 @@ final class ShortPollClient: PollingClient {
     private var finalPollPending = false
     private var finalPollSent = false
 
-    init(name: String, context: RaceContext, interval: Double, runDuration: Double) {
+    /// `phaseFraction`: φ as a share of the interval (a test pins it; race draws it).
+    init(name: String, context: RaceContext, interval: Double, runDuration: Double,
+         phaseFraction: Double = Double.random(in: 0..<1)) {
         self.interval = LoopClock.nanos(seconds: interval)
         self.runLength = LoopClock.nanos(seconds: runDuration)
-        self.phase = Int64(Double.random(in: 0..<1) * Double(LoopClock.nanos(seconds: interval)))
+        self.phase = Int64(phaseFraction * Double(LoopClock.nanos(seconds: interval)))
         super.init(name: name, transport: .poll, context: context)
     }
 
