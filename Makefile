@@ -4,7 +4,7 @@ DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
 
-.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables fuzz clean lesson-12
+.PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables fuzz clean lesson-12 nginx
 
 build:
 	$(SWIFT) build
@@ -70,6 +70,16 @@ lesson-12: release deps
 
 lesson-%: release
 	$(RELEASE_BIN) lesson $*
+
+# Lesson 10 puts Debian's nginx in front of the server (it starts it itself, as you, on
+# 127.0.0.1 with a configuration under .build/wirelab-nginx/): installed here when missing.
+lesson-10: nginx
+tables: nginx deps
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  echo "lesson 10: installing nginx with apt-get"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
 
 # Reruns every lesson and writes Lessons/results/ (Markdown, CSV, JSON, SVG) and the README tables.
 tables: release

@@ -1,8 +1,30 @@
 // Where the lessons live on disk, and how a lesson's scenario.json becomes race settings.
 // A scenario holds `wirelab race` settings (PROTOCOL.md §4 names) plus, under "lesson", what only
-// the lesson runner uses: a sweep over one setting, or the talk-back exchange of lesson 6.
+// the lesson runner uses: a sweep over one setting, the talk-back exchange of lesson 6, or a list
+// of variants (lessons 9–11): named runs that each change a few settings — the network in between
+// (`via`: `wirelab proxy` flags, PROTOCOL.md §7), the reconnect policy, the server's heartbeat,
+// a real middlebox (`nginx`: "defaults" or "fixed") — and say whether the model predicts them
+// (`model`: false for runs whose impairments the model has no term for: a cut, a buffer).
 import Foundation
 import WireMeasure
+
+/// One named run of a lesson that compares networks (scenario.json "lesson" → "variants").
+public struct LessonVariant {
+    public var label: String
+    /// Overrides of the base settings (nil: keep the base).
+    public var via: String?
+    public var reconnect: ReconnectKind?
+    public var transports: [RaceTransport]?
+    public var rate: Double?
+    public var duration: Double?
+    public var clients: Int?
+    /// The lesson server's heartbeat (s) for this run.
+    public var heartbeat: Double?
+    /// Run through Debian's nginx with this configuration ("defaults" or "fixed"), NginxProxy.swift.
+    public var nginx: String?
+    /// Whether the model's prediction is printed and held for this run.
+    public var model = true
+}
 
 public struct LessonScenario {
     public var base: RaceSettings
@@ -22,9 +44,25 @@ public struct LessonScenario {
     public var http2: (streams: Int, seconds: Double)?
     /// Drop every stream of this transport at this fraction of the run (the network "fails").
     public var drop: (transport: RaceTransport, at: Double)?
+    /// Named runs, each changing a few settings (lessons 9–11); empty for the others.
+    public var variants: [LessonVariant] = []
+
+    public func variant(_ label: String) -> LessonVariant? { variants.first { $0.label == label } }
 
     /// The runs: the base settings, or one per sweep value, with a label for each.
     public func runs() -> [(label: String, settings: RaceSettings)] {
+        if !variants.isEmpty {
+            return variants.map { v in
+                var s = base
+                if let x = v.via { s.via = x.isEmpty ? nil : x }
+                if let x = v.reconnect { s.reconnect = x }
+                if let x = v.transports { s.transports = x }
+                if let x = v.rate { s.rate = x }
+                if let x = v.duration { s.duration = x }
+                if let x = v.clients { s.clients = x }
+                return (v.label, s)
+            }
+        }
         guard let sweep = sweep else { return [("", base)] }
         return sweep.values.map { v in
             var s = base
@@ -87,6 +125,27 @@ public enum LessonFiles {
         }
         if let h = extras["http2"] as? [String: Any] {
             scenario.http2 = (h["streams"] as? Int ?? 7, h["seconds"] as? Double ?? 3)
+        }
+        for v in extras["variants"] as? [[String: Any]] ?? [] {
+            guard let label = v["label"] as? String else { throw LessonError("\(path): a variant without a label") }
+            var variant = LessonVariant(label: label)
+            variant.via = v["via"] as? String
+            if let r = v["reconnect"] as? String {
+                guard let k = ReconnectKind(rawValue: r) else { throw LessonError("\(path): variant \(label): reconnect '\(r)'") }
+                variant.reconnect = k
+            }
+            if let t = v["transports"] as? String {
+                let list = t.split(separator: ",").compactMap { RaceTransport(rawValue: String($0)) }
+                guard list.count == t.split(separator: ",").count else { throw LessonError("\(path): variant \(label): transports '\(t)'") }
+                variant.transports = list
+            }
+            variant.rate = v["rate"] as? Double
+            variant.duration = v["duration"] as? Double
+            variant.clients = v["clients"] as? Int
+            variant.heartbeat = v["heartbeat"] as? Double
+            variant.nginx = v["nginx"] as? String
+            variant.model = v["model"] as? Bool ?? true
+            scenario.variants.append(variant)
         }
         if let r = extras["repeat"] as? Int { scenario.repeats = max(1, r) }
         if let h = extras["heartbeat"] as? Double { scenario.heartbeat = h }

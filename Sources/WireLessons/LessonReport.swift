@@ -56,7 +56,7 @@ enum LessonReport {
     }
 
     static func markdown(_ run: LessonRun) -> [String] {
-        md([columns] + rows(run)) + ["", "_" + footnote(run) + "_", ""] + md([ledgerColumns] + ledgerRows(run))
+        md([columns] + rows(run)) + ["", "_" + footnote(run) + "_", ""] + md([ledgerColumns] + ledgerRows(run)) + survivalMarkdown(run)
     }
 
     static func md(_ all: [[String]]) -> [String] {

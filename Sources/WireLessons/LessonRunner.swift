@@ -56,62 +56,84 @@ public enum LessonRunner {
         // The model, calibrated on this machine from real exchanges (TransportModelCalibration.swift).
         let runsSettings = scenario.runs()
         let rtt = measureRTT()
-        let crowd = runsSettings.contains { $0.settings.clients > 1 }
-        say("── Calibrating the model: three short races on this machine (1 s each) ──")
-        let calibration = try ModelCalibration.measure(size: scenario.base.size, headers: scenario.base.headers, crowd: crowd) {
-            try startServer(rate: $0, size: scenario.base.size, scenario: scenario)
-        }
-        say(calibration.summary + "; HTTP round trip \(Say.ms(rtt * 1000))")
-        // A lesson that sweeps the event size calibrates at each size (a bigger event takes
-        // longer to write, read and parse).
-        var calibrations: [Int: ModelCalibration] = [scenario.base.size: calibration]
-        for (_, s) in runsSettings where calibrations[s.size] == nil {
-            calibrations[s.size] = try ModelCalibration.measure(size: s.size, headers: s.headers, crowd: false) {
-                try startServer(rate: $0, size: s.size, scenario: scenario)
-            }
-            say("at \(s.size) B: " + calibrations[s.size]!.summary)
-        }
+        // A lesson whose every run is beyond the model (a cut, a buffer, a lost upgrade) skips
+        // the calibration: its tables say what happened, not how far from a prediction.
+        let modelled = runsSettings.contains { scenario.variant($0.label)?.model ?? true }
+        var calibration = ModelCalibration()
+        var calibrations: [Int: ModelCalibration] = [:]
         func calibrated(_ s: RaceSettings) -> ModelCalibration { calibrations[s.size] ?? calibration }
-        say("")
-        say("── Prediction (Sources/WireLessons/TransportModel.swift), each with its bound ──")
-        for (label, settings) in runsSettings {
-            let parts = settings.transports.map { t -> String in
-                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibrated(settings)))
-                return "\(t.rawValue) ≈ \(Say.bounded(p.latency, Say.ms)), \(Say.bounded(p.bytes, Say.bytes))/event (wire \(Say.bounded(p.wireBytes, Say.bytes)))"
+        if modelled {
+            let crowd = runsSettings.contains { $0.settings.clients > 1 }
+            say("── Calibrating the model: three short races on this machine (1 s each) ──")
+            calibration = try ModelCalibration.measure(size: scenario.base.size, headers: scenario.base.headers, crowd: crowd) {
+                try startServer(rate: $0, size: scenario.base.size, scenario: scenario)
             }
-            say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; "))
-        }
-        // Both header sets (finding 4): the run uses one; the model shows the other.
-        let other: RequestHeaderSet = scenario.base.headers == .minimal ? .browser : .minimal
-        let otherCalibration = other == .browser ? calibration.withBrowserHeaders() : calibration
-        if let (_, settings) = runsSettings.first, other == .browser {
-            let parts = settings.transports.map { t -> String in
-                let p = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, otherCalibration))
-                return "\(t.rawValue) ≈ \(Say.bytes(p.bytes.value))/event"
+            say(calibration.summary + "; HTTP round trip \(Say.ms(rtt * 1000))")
+            // A lesson that sweeps the event size calibrates at each size (a bigger event takes
+            // longer to write, read and parse).
+            calibrations[scenario.base.size] = calibration
+            for (_, s) in runsSettings where calibrations[s.size] == nil {
+                calibrations[s.size] = try ModelCalibration.measure(size: s.size, headers: s.headers, crowd: false) {
+                    try startServer(rate: $0, size: s.size, scenario: scenario)
+                }
+                say("at \(s.size) B: " + calibrations[s.size]!.summary)
             }
-            say("These runs send a minimal client's request headers (~100 B a request). With Chromium's (~500 B, Sources/WireMeasure/BrowserHeaders.swift; measure with wirelab race --headers browser) the model says\(runsSettings.count > 1 ? " at " + runsSettings[0].label : ""): " + parts.joined(separator: "; ") + ".")
+            say("")
+            say("── Prediction (Sources/WireLessons/TransportModel.swift), each with its bound ──")
+            for (label, settings) in runsSettings {
+                let predicted = predictions(scenario, label, settings, rtt: rtt, calibrated(settings))
+                let parts = settings.transports.compactMap { t -> String? in
+                    guard let p = predicted[t] else { return nil }
+                    return "\(t.rawValue) ≈ \(Say.bounded(p.latency, Say.ms)), \(Say.bounded(p.bytes, Say.bytes))/event (wire \(Say.bounded(p.wireBytes, Say.bytes)))"
+                }
+                let unmodelled = settings.transports.filter { predicted[$0] == nil }.map(\.rawValue)
+                let tail = unmodelled.isEmpty ? "" : (parts.isEmpty ? "" : "; ") + unmodelled.joined(separator: ", ") + ": no prediction (the model has no term for " + (scenario.variant(label)?.model == false ? "this network)" : "auto's negotiation)")
+                say((runsSettings.count > 1 ? "\(label): " : "") + parts.joined(separator: "; ") + tail)
+            }
+            // Both header sets (finding 4): the run uses one; the model shows the other.
+            let other: RequestHeaderSet = scenario.base.headers == .minimal ? .browser : .minimal
+            let otherCalibration = other == .browser ? calibration.withBrowserHeaders() : calibration
+            if let (_, settings) = runsSettings.first, other == .browser {
+                let parts = settings.transports.compactMap { t -> String? in
+                    guard let mt = ModelTransport(rawValue: t.rawValue) else { return nil }
+                    let p = TransportModel.predict(mt, inputs(settings, rtt: rtt, scenario: scenario, otherCalibration))
+                    return "\(t.rawValue) ≈ \(Say.bytes(p.bytes.value))/event"
+                }
+                say("These runs send a minimal client's request headers (~100 B a request). With Chromium's (~500 B, Sources/WireMeasure/BrowserHeaders.swift; measure with wirelab race --headers browser) the model says\(runsSettings.count > 1 ? " at " + runsSettings[0].label : ""): " + parts.joined(separator: "; ") + ".")
+            } else {
+                say("These runs send Chromium's request headers (Sources/WireMeasure/BrowserHeaders.swift); `--headers minimal` sends ~100 B a request.")
+            }
         } else {
-            say("These runs send Chromium's request headers (Sources/WireMeasure/BrowserHeaders.swift); `--headers minimal` sends ~100 B a request.")
+            say("── No prediction: the model (TransportModel.swift) has no term for these networks; the tables show what they did ──")
         }
         say("")
         pause(options, "the measurement")
 
         var runs: [LessonRun] = []
+        var nginxShown: String?
         for (label, settings) in runsSettings {
             let times = scenario.repeats > 1 ? " (\(scenario.repeats) runs)" : ""
-            say("── Measuring\(runsSettings.count > 1 ? " " + label : "")\(times): \(raceCommand(settings))\(scenario.drop.map { " — the \($0.transport.rawValue) streams are dropped at \(Int($0.at * 100)) % of the run" } ?? "") ──")
-            var results: [RaceResult] = []
-            for _ in 0..<scenario.repeats { results.append(try measure(scenario, settings)) }
-            var predictions: [RaceTransport: Prediction] = [:]
-            for t in settings.transports {
-                predictions[t] = TransportModel.predict(ModelTransport(rawValue: t.rawValue)!, inputs(settings, rtt: rtt, scenario: scenario, calibrated(settings)))
+            let variant = scenario.variant(label)
+            let through = variant?.nginx.map { " through nginx (\($0))" } ?? ""
+            say("── Measuring\(runsSettings.count > 1 ? " " + label : "")\(times): \(raceCommand(settings, heartbeat: variant?.heartbeat))\(through)\(scenario.drop.map { " — the \($0.transport.rawValue) streams are dropped at \(Int($0.at * 100)) % of the run" } ?? "") ──")
+            if let mode = variant?.nginx, mode != nginxShown {
+                nginxShown = mode
+                say("nginx configuration (\(mode)), written to \(NginxProxy.directory)/nginx.conf:")
+                for line in NginxProxy.locationBlock(mode) { say("    " + line) }
             }
-            let run = LessonRun(label: label, result: results[0], predictions: predictions, repeats: results)
+            var results: [RaceResult] = []
+            for _ in 0..<scenario.repeats { results.append(try measure(scenario, settings, label: label)) }
+            let run = LessonRun(label: label, result: results[0], predictions: predictions(scenario, label, settings, rtt: rtt, calibrated(settings)), repeats: results)
             runs.append(run)
             for line in LessonReport.table(run) { say(line) }
             say("")
             for line in LessonReport.ledgerTable(run) { say(line) }
             say("")
+            let survival = LessonReport.survivalTable(run)
+            if !survival.isEmpty {
+                for line in survival { say(line) }
+                say("")
+            }
         }
         pause(options, "what to notice")
         say("── What to notice (from your numbers) ──")
@@ -121,10 +143,41 @@ public enum LessonRunner {
         return LessonTables.results(lesson, runs, sweep: scenario.sweep?.name)
     }
 
-    /// The command that reruns one measurement of the lesson by hand.
-    static func raceCommand(_ s: RaceSettings) -> String {
-        "wirelab race --transports \(s.transports.map { $0.rawValue }.joined(separator: ",")) --rate \(JSONNumber.text(s.rate)) --size \(s.size) --clients \(s.clients) --duration \(JSONNumber.text(s.duration)) --poll-interval \(JSONNumber.text(s.pollInterval))" + (s.headers == .minimal ? "" : " --headers \(s.headers.rawValue)")
+    /// The command that reruns one measurement of the lesson by hand (a heartbeat other than
+    /// the default needs a server of its own: `wirelab serve --heartbeat S` and `--url`).
+    static func raceCommand(_ s: RaceSettings, heartbeat: Double? = nil) -> String {
+        (heartbeat.map { "wirelab serve --port 8080 --rate \(JSONNumber.text(s.rate)) --heartbeat \(JSONNumber.text($0)) & " } ?? "")
+        + "wirelab race " + (heartbeat != nil ? "--url http://127.0.0.1:8080 " : "")
+        + "--transports \(s.transports.map { $0.rawValue }.joined(separator: ",")) --rate \(JSONNumber.text(s.rate)) --size \(s.size) --clients \(s.clients) --duration \(JSONNumber.text(s.duration)) --poll-interval \(JSONNumber.text(s.pollInterval))" + (s.headers == .minimal ? "" : " --headers \(s.headers.rawValue)")
+        + (s.via.map { " --via \"\($0)\" --reconnect \(s.reconnect.rawValue)" } ?? "")
     }
+
+    /// The model's predictions for one run: none for auto (the model has no term for its
+    /// negotiation) or for a variant that says `"model": false`.
+    static func predictions(_ scenario: LessonScenario, _ label: String, _ s: RaceSettings, rtt: Double,
+                            _ calibration: ModelCalibration) -> [RaceTransport: Prediction] {
+        guard scenario.variant(label)?.model ?? true else { return [:] }
+        var out: [RaceTransport: Prediction] = [:]
+        for t in s.transports {
+            guard let mt = ModelTransport(rawValue: t.rawValue) else { continue }
+            out[t] = TransportModel.predict(mt, inputs(s, rtt: rtt, scenario: scenario, calibration))
+        }
+        return out
+    }
+
+    /// `--delay MS` and `--jitter MS` out of `--via` flags, in seconds.
+    static func distance(_ via: String?) -> (delay: Double, jitter: Double) {
+        guard let via else { return (0, 0) }
+        let words = via.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        func value(_ flag: String) -> Double {
+            guard let i = words.firstIndex(of: flag), i + 1 < words.count else { return 0 }
+            return (Double(words[i + 1]) ?? 0) / 1000
+        }
+        return (value("--delay"), value("--jitter"))
+    }
+
+    /// The wirelab executable `--via` starts (a test sets it; `wirelab lesson` finds itself).
+    nonisolated(unsafe) public static var executable: String?
 
     static func inputs(_ s: RaceSettings, rtt: Double, scenario: LessonScenario? = nil, _ calibration: ModelCalibration = ModelCalibration()) -> ModelInputs {
         var m = ModelInputs(rate: s.rate, size: s.size, pollInterval: s.pollInterval, rtt: rtt, duration: s.duration)
@@ -133,17 +186,31 @@ public enum LessonRunner {
         m.dropped = scenario?.drop.flatMap { ModelTransport(rawValue: $0.transport.rawValue) }
         if m.dropped == .sse, let ms = scenario?.sseRetryMillis { m.reconnectGap = Double(ms) / 1000 }
         m.calibration = calibration
+        (m.delay, m.jitter) = distance(s.via)
         return m
     }
 
     /// One race against a server of our own, configured as the scenario says, so the lesson can
     /// act on it (drop the streams of a transport part-way, as a lost network would).
-    static func measure(_ scenario: LessonScenario, _ settings: RaceSettings) throws -> RaceResult {
-        let server = try startServer(rate: settings.rate, size: settings.size, scenario: scenario)
+    static func measure(_ scenario: LessonScenario, _ settings: RaceSettings, label: String = "") throws -> RaceResult {
+        var sc = scenario
+        let variant = scenario.variant(label)
+        if let h = variant?.heartbeat { sc.heartbeat = h }
+        let server = try startServer(rate: settings.rate, size: settings.size, scenario: sc)
         defer { server.shutdown(grace: 0.5) }
         var s = settings
         s.url = "http://127.0.0.1:\(server.port)"
         s.pauseGeneratorAtEnd = true
+        if s.serverExecutable == nil { s.serverExecutable = executable }
+        s.keepGoingAfterFailures = true     // what broke is part of the lesson (a 426, a reset)
+        // A real middlebox: nginx in front of the server, the clients sent to it.
+        var nginx: NginxProxy?
+        if let mode = variant?.nginx {
+            let n = try NginxProxy(upstreamPort: server.port, mode: mode)
+            nginx = n
+            s.clientURL = "http://127.0.0.1:\(n.port)"
+        }
+        defer { nginx?.stop() }
         let bar = ProgressBar(total: settings.duration)
         defer { bar.finish() }
         var dropped = false

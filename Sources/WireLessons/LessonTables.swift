@@ -49,6 +49,24 @@ public enum LessonTables {
             charts.append(("latency", SVGChart.lineChart(title: "Mean latency (median over clients and runs)", xLabel: xLabel, yLabel: "ms",
                                                          xLog: true, yLog: true, series: latency)))
         }
+        // A reconnect storm: connection attempts per 100 ms around the first wave of each run
+        // (from 300 ms before its first reconnect to 1.5 s after), one line per run.
+        let storms = runs.filter { $0.crossedAMiddlebox && $0.settings.clients >= 100 }
+        if !storms.isEmpty {
+            let series = storms.flatMap { run in
+                run.result.results.map { r -> (String, [(Double, Double)]) in
+                    let c = r.connectsPer100ms
+                    let first = c.firstIndex { $0 > 0 } ?? 0
+                    // The series ends at its last attempt; the run went on, with none.
+                    let end = max(c.count, Int(run.result.elapsed * 10))
+                    let window = max(0, first - 3)..<min(end, first + 16)
+                    return ((run.settings.transports.count > 1 ? r.transport.rawValue + " " : "") + run.label,
+                            window.map { (Double($0 - first) * 100, Double($0 < c.count ? c[$0] : 0)) })
+                }
+            }
+            charts.append(("connects-per-100ms", SVGChart.lineChart(title: "Connection attempts per 100 ms after the cut", xLabel: "ms from the first reconnect (100 ms buckets)",
+                                                                    yLabel: "attempts per 100 ms", xLog: false, yLog: false, series: series)))
+        }
         if let run = runs.last {
             let groups = transports.compactMap { t -> (String, [Double])? in
                 guard let l = run.r(t)?.latency else { return nil }

@@ -7,7 +7,10 @@ public enum SVGChart {
     static let width = 860.0, height = 500.0
     static let left = 90.0, right = 170.0, top = 60.0, bottom = 70.0
     static let colours = ["poll": "#d1495b", "longpoll": "#edae49", "sse": "#00798c", "ws": "#30638e",
-                          "POST /publish": "#d1495b", "WebSocket /echo": "#30638e"]
+                          "auto": "#6a4c93",
+                          "POST /publish": "#d1495b", "WebSocket /echo": "#30638e",
+                          // reconnect policies (lesson 11's storm chart)
+                          "immediate": "#d1495b", "backoff": "#edae49", "jitter": "#00798c"]
 
     static func colour(_ name: String) -> String { colours[name] ?? "#555555" }
 

@@ -19,6 +19,18 @@
 //     events every 1/r seconds, a run sees the phases spaced 1/r apart, so the mean of one
 //     client is I/2 ± min(I, 1/r)/2 (finding 8: when r·I < 1 every event of a run waits the
 //     same phase, anywhere in [0, I)).
+//  distance (lesson 9: `race --via "--delay D --jitter J"`, PROTOCOL.md §7): each chunk crosses
+//  the proxy in D ± J (uniform, never below 0: a mean one-way time d = D, or (D + J)²/4J when
+//  J > D), in each direction.
+//   - push: + d, the event's one trip down.
+//   - short polling: + d: the wait for the next poll is still about I/2 (the poll timer's phase
+//     moves, not its spacing), then the answer travels down.
+//   - long polling: + d, and an event that comes while the next question travels waits for
+//     it: after each answer leaves, the server holds no question for a round trip W = 2d + rtt.
+//     Events come every T = 1/r (a timer, not at random): if W < T the question is always back
+//     in time; if W > T every event lands in a gap and waits W/2 on average, and one answer
+//     carries W/T events. The share of gaps longer than T follows from the jitter (the sum of
+//     two uniform delays has a triangular distribution).
 //  bytes per event (TCP payload, then wire with TCP/IP headers)
 //   - polling: each exchange costs request + response head + body wrapper, plus its segments;
 //     events share answers (r·I per poll; 1 + r·rtt per long-poll answer).
@@ -49,6 +61,24 @@ public struct ModelInputs {
     public var reconnectGap = 0.1
     /// Server heartbeat, seconds.
     public var heartbeat = 15.0
+    /// A proxy's one-way delay and jitter (seconds) in each direction (`--via "--delay --jitter"`).
+    public var delay = 0.0
+    public var jitter = 0.0
+    /// The mean one-way time through the proxy: delay + uniform(−jitter, +jitter), never below 0.
+    public var oneWay: Double {
+        guard jitter > delay else { return delay }
+        return (delay + jitter) * (delay + jitter) / (4 * jitter)
+    }
+    /// The share of round trips (two independent one-way times, plus rtt) longer than `t`.
+    func shareOfRoundTrips(longerThan t: Double) -> Double {
+        let x = t - rtt - 2 * delay         // the two jitters' sum must exceed x
+        guard jitter > 0 else { return x < 0 ? 1 : 0 }
+        let j = jitter
+        if x <= -2 * j { return 1 }
+        if x >= 2 * j { return 0 }
+        // Sum of two uniforms on [−j, j]: triangular on [−2j, 2j].
+        return x < 0 ? 1 - (x + 2 * j) * (x + 2 * j) / (8 * j * j) : (2 * j - x) * (2 * j - x) / (8 * j * j)
+    }
     public var calibration = ModelCalibration()
     public init(rate: Double, size: Int, pollInterval: Double, rtt: Double, duration: Double) {
         self.rate = rate; self.size = size; self.pollInterval = pollInterval; self.rtt = rtt; self.duration = duration
@@ -121,8 +151,13 @@ public enum TransportModel {
         // it coarse: ± half an event spacing's share.
         let gapMs = m.dropped == transport ? m.reconnectGap * m.reconnectGap / 2 / m.duration * 1000 : 0
         let gapBound = m.dropped == transport ? gapMs + m.reconnectGap / m.duration * 500 / max(m.rate, 0.1) : 0
-        func pushLatency(_ base: Double) -> Bounded {
-            Bounded(value: base + fanOutMs + gapMs, bound: max(base, c.latencySpreadMs * 2, c.latencyStallMs, 0.3) + fanOutMs + gapBound)
+        // Distance: the mean one-way time, bounded by half the jitter (a client's mean over a
+        // short run's few events) and 2 ms for the proxy's own timer and thread hops.
+        let oneWayMs = m.oneWay * 1000
+        let distanceBound = m.delay > 0 || m.jitter > 0 ? m.jitter * 500 + 2 : 0
+        func pushLatency(_ base: Double, extra: Double = 0, extraBound: Double = 0) -> Bounded {
+            Bounded(value: base + fanOutMs + gapMs + oneWayMs + extra,
+                    bound: max(base, c.latencySpreadMs * 2, c.latencyStallMs, 0.3) + fanOutMs + gapBound + distanceBound + extraBound)
         }
         // A dropped stream reconnects once: a second handshake and connection.
         let opens = m.dropped == transport ? 2.0 : 1.0
@@ -141,7 +176,7 @@ public enum TransportModel {
             let wait = pollWait(duration: m.duration, interval: m.pollInterval)
             let phase = min(m.pollInterval, 1 / max(m.rate, 1e-9)) / 2 * 1000
             let bytesPE = payloadBytes / events
-            return Prediction(latency: Bounded(value: wait.mean + rttMs, bound: phase + wait.halfRange + max(rttMs, c.latencySpreadMs * 2, 0.3)),
+            return Prediction(latency: Bounded(value: wait.mean + rttMs + oneWayMs, bound: phase + wait.halfRange + max(rttMs, c.latencySpreadMs * 2, 0.3) + distanceBound),
                               bytes: Bounded(value: bytesPE, bound: perPoll / events + 0.1 * bytesPE),
                               wireBytes: Bounded(value: (payloadBytes + tcp) / events, bound: (perPoll + c.segmentsPerPollExchange * seg) / events + 0.15 * (payloadBytes + tcp) / events),
                               requests: polls, emptyResponses: polls * emptyShare,
@@ -152,7 +187,13 @@ public enum TransportModel {
             // The question is always waiting, so an event leaves at once — unless it comes while
             // the next question is on its way (a round trip, rtt_lp: the client's turn included).
             let trip = m.rtt
-            let perAnswer = 1 + m.rate * trip
+            // Distance: the round trip W without a question at the server, the share s of
+            // gaps longer than the event spacing T, and the events an answer then carries.
+            let far = m.delay > 0 || m.jitter > 0
+            let gap = 2 * m.oneWay + trip
+            let spacing = 1 / max(m.rate, 1e-9)
+            let share = far ? m.shareOfRoundTrips(longerThan: spacing) : 0
+            let perAnswer = 1 + m.rate * trip + share * max(0, gap / spacing - 1)
             let answers = events / perAnswer
             let perExchange = c.pollRequest + c.pollResponseHead + c.pollWrapper
             let payloadBytes = answers * perExchange + events * (json + 1)
@@ -163,9 +204,15 @@ public enum TransportModel {
             // and one answer carries them all. The share of answers saved grows with the rate;
             // we allow up to a third at 100 events/s (seen on a loaded 2-core machine).
             let burst = min(0.35, m.rate * 0.0035) * (perExchange + c.segmentsPerPollExchange * seg) * answers / events
-            return Prediction(latency: pushLatency(c.longPollLatencyMs + waited),
-                              bytes: Bounded(value: bytesPE, bound: perExchange / events + 0.12 * bytesPE + burst),
-                              wireBytes: Bounded(value: (payloadBytes + tcp) / events, bound: 0.18 * (payloadBytes + tcp) / events + perExchange / events + burst),
+            // The wait for the question: W/2 for the share s of events in a gap; bounded by a
+            // quarter of it (events fall on few phases of a short run's gaps) and by the share's
+            // own uncertainty near W ≈ T (a quarter of the gap either way).
+            let gapWaitMs = share * gap / 2 * 1000
+            let waitBound = far ? gapWaitMs / 4 + min(share, 1 - share) * gap * 250 : 0
+            let farBytes = far ? 0.15 * bytesPE : 0
+            return Prediction(latency: pushLatency(c.longPollLatencyMs + waited, extra: gapWaitMs, extraBound: waitBound),
+                              bytes: Bounded(value: bytesPE, bound: perExchange / events + 0.12 * bytesPE + burst + farBytes),
+                              wireBytes: Bounded(value: (payloadBytes + tcp) / events, bound: (far ? 0.33 : 0.18) * (payloadBytes + tcp) / events + perExchange / events + burst),
                               requests: answers + 1, emptyResponses: 0,
                               ledger: [("headers", answers * (c.pollRequest + c.pollResponseHead) / events),
                                        ("framing", (answers * c.pollWrapper + events) / events), ("payload", json),

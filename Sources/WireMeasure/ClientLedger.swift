@@ -19,6 +19,10 @@ import WireLoop
 final class ClientLedger {
     var counts = ClientCounts()
     var receipts = EventReceipts()
+    /// First receipts' latency sum (µs) and count, for per-client means (a lesson's median and
+    /// spread over clients and runs).
+    var latencySumMicros: Int64 = 0
+    var latencyCount = 0
     var policy: ReconnectPolicy
     /// Reconnections after a drop or a failed step (the first connect is not one).
     var reconnects = 0

@@ -30,10 +30,6 @@ class RaceClient: FDHandler {
     private(set) var ledger: ClientLedger
     /// The auto client this one is a step of, if any.
     private(set) weak var supervisor: AutoClient?
-    /// This client's first receipts: latency sum (µs) and count, for per-client means (a lesson's
-    /// median and spread over clients and runs).
-    var latencySumMicros: Int64 = 0
-    var latencyCount = 0
     /// Why the client gave up, if it did.
     var failure: String?
     /// Ready: connected and, for streams, subscribed. Done: closed for good.
@@ -376,8 +372,8 @@ class RaceClient: FDHandler {
             let now = LoopClock.wallMicros()
             let latency = now - stamp.ts + context.clockOffsetMicros
             book.histogram.record(latency)
-            latencySumMicros += latency
-            latencyCount += 1
+            ledger.latencySumMicros += latency
+            ledger.latencyCount += 1
         }
     }
 

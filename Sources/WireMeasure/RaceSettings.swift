@@ -62,6 +62,9 @@ public struct RaceSettings: Equatable {
     // MARK: PROTOCOL.md §8 settings
     /// `wirelab proxy` flags: clients go through a proxy race starts with them; nil: direct.
     public var via: String?
+    /// Library only (a lesson's real middlebox, e.g. nginx): the clients connect here while
+    /// /stats, /time and /control still go to `url`. Counts differ from the server's by design.
+    public var clientURL: String?
     /// What a client does after its connection drops.
     public var reconnect = ReconnectKind.jitter
     /// Milliseconds: an auto client's connection that dies sooner, before any event, fails its step.
@@ -74,6 +77,9 @@ public struct RaceSettings: Equatable {
     public var share = false
 
     // MARK: library knobs (not in scenario files)
+    /// A client that fails to connect (a 426 through a box that strips Upgrade) is reported in
+    /// its transport's results instead of ending the race (lesson 10 shows what broke).
+    public var keepGoingAfterFailures = false
     /// The `wirelab` executable, for a child `wirelab serve` when the clients need more open
     /// files than one process may hold. nil: always in-process.
     public var serverExecutable: String?

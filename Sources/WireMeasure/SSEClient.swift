@@ -5,10 +5,9 @@
 //
 // Like EventSource, a dropped stream is reopened with `Last-Event-ID: <last id seen>`, and the
 // server replays what was missed (PROTOCOL.md §2: Last-Event-ID wins over since). When the
-// reconnect happens is the race's policy (PROTOCOL.md §8 --reconnect), unless the stream set a
-// reconnection time with `retry:` (WHATWG HTML §9.2.6), which EventSource honours. A stream an
-// auto client falls back to after WebSocket has no Last-Event-ID of its own yet: it resumes
-// with `since=` from what the WebSocket delivered.
+// reconnect happens is the race's policy (PROTOCOL.md §8 --reconnect), not the server's
+// `retry:` (whose bytes count with the handshake). A stream an auto client falls back to
+// after WebSocket has no Last-Event-ID of its own yet: it resumes with `since=` from what the WebSocket delivered.
 import WireLoop
 import WireCodec
 
@@ -17,8 +16,6 @@ final class SSEClient: RaceClient {
     private var decoder = SSEDecoder()
     private var lastEventID = ""
     private var streaming = false
-    /// The stream's `retry:` in ms, kept across reconnections as EventSource keeps it.
-    private var retryMillis: Int?
     /// "6\r\n: hb\n\n\r\n": the server's heartbeat in its chunk (PROTOCOL.md §2).
     static let heartbeatChunkBytes = HTTPSerializer.chunk(SSEEncoder.comment("hb")).count
 
@@ -67,7 +64,6 @@ final class SSEClient: RaceClient {
                     // `retry:` block opens the stream, so it counts with the handshake.
                     counts.heartbeatDown += (decoder.comments - comments) * SSEClient.heartbeatChunkBytes
                     if let ms = decoder.reconnectionTime, ms != retry {
-                        retryMillis = ms
                         counts.handshakeDown += HTTPSerializer.chunk(Array("retry: \(ms)\n\n".utf8)).count
                     }
                     lastEventID = decoder.lastEventID
@@ -85,6 +81,6 @@ final class SSEClient: RaceClient {
 
     override func connectionLost() {
         if context.runOver && hasAllEvents { return finishedForGood() }
-        reconnectAfterDrop(delay: retryMillis.map { Int64($0) * 1_000_000 })
+        reconnectAfterDrop()
     }
 }

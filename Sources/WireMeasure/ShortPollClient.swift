@@ -22,11 +22,12 @@ final class ShortPollClient: PollingClient {
     private var finalPollPending = false
     private var finalPollSent = false
 
-    /// `phase`: φ as a fraction of the interval; nil draws it at random (a test fixes it).
-    init(name: String, context: RaceContext, interval: Double, runDuration: Double, phase: Double? = nil) {
+    /// `phaseFraction`: φ as a share of the interval (a test pins it; race draws it).
+    init(name: String, context: RaceContext, interval: Double, runDuration: Double,
+         phaseFraction: Double = Double.random(in: 0..<1)) {
         self.interval = LoopClock.nanos(seconds: interval)
         self.runLength = LoopClock.nanos(seconds: runDuration)
-        self.phase = Int64((phase ?? Double.random(in: 0..<1)) * Double(LoopClock.nanos(seconds: interval)))
+        self.phase = Int64(phaseFraction * Double(LoopClock.nanos(seconds: interval)))
         super.init(name: name, transport: .poll, context: context)
     }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real clients the interop tests use, only when missing:
 # curl, Python `websockets`, Chromium + chromedriver (Debian) and `selenium` (PyPI); for HTTP/2,
-# nghttp and h2load (Debian nghttp2-client) and Python `h2` (PyPI, with `hpack`); for lesson 12,
-# nginx and openssl (Debian).
+# nghttp and h2load (Debian nghttp2-client) and Python `h2` (PyPI, with `hpack`); for lessons 10 and 12,
+# nginx, and openssl for lesson 12 (Debian).
 set -euo pipefail
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)

@@ -58,7 +58,7 @@ final class ShortPollVirtualTimeTests: XCTestCase {
 
     func testPollsGoOutOnTheIntervalGridAndOnceMoreAtTheEnd() throws {
         let context = makeContext()
-        let client = ShortPollClient(name: "virtual-poll", context: context, interval: 1, runDuration: 10, phase: 0)
+        let client = ShortPollClient(name: "virtual-poll", context: context, interval: 1, runDuration: 10, phaseFraction: 0)
         onLoop { client.begin() }
         waitFor("the connection") { client.isReady }
         onLoop {
@@ -91,7 +91,7 @@ final class ShortPollVirtualTimeTests: XCTestCase {
 
     func testALateAnswerSkipsTheTickInsteadOfQueueingRequests() throws {
         let context = makeContext()
-        let client = ShortPollClient(name: "virtual-skip", context: context, interval: 0.5, runDuration: 100)
+        let client = ShortPollClient(name: "virtual-skip", context: context, interval: 0.5, runDuration: 100, phaseFraction: 0)
         onLoop { client.begin() }
         waitFor("the connection") { client.isReady }
         onLoop {
