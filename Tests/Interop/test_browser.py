@@ -330,10 +330,17 @@ class ClassroomPageTests(unittest.TestCase):
         after = log.messages[before:]
         ids = {t: [] for t in TRANSPORTS}
         urls = {}
+        sse_last_ids = {}     # the SSE panel's reconnects: the browser's own, with Last-Event-ID
         for m in after:
             p = m["params"]
             if m["method"] == "Network.requestWillBeSent":
                 urls[p["requestId"]] = p["request"]["url"]
+                if "/sse?" in p["request"]["url"] and "client=page-sse-" in p["request"]["url"]:
+                    heads = {k.lower(): v for k, v in p["request"].get("headers", {}).items()}
+                    sse_last_ids[p["requestId"]] = heads.get("last-event-id")
+            elif m["method"] == "Network.requestWillBeSentExtraInfo" and p["requestId"] in sse_last_ids:
+                heads = {k.lower(): v for k, v in p.get("headers", {}).items()}
+                sse_last_ids[p["requestId"]] = sse_last_ids[p["requestId"]] or heads.get("last-event-id")
             elif m["method"] == "Network.webSocketCreated":
                 urls[p["requestId"]] = p["url"]
             # Only the four transport panels' own connections: the auto panel (PROTOCOL.md §8)
@@ -353,6 +360,10 @@ class ClassroomPageTests(unittest.TestCase):
         for t in TRANSPORTS:
             with self.subTest(transport=t):
                 self.assertEqual(ids[t], [1, 2, 3, 4], "%s: the new server's events, each once, in order" % t)
+        # EventSource reconnected by itself, saying where it stopped (the old server's id 3); the
+        # new server, behind that id, replayed from its start (PROTOCOL.md §2).
+        self.assertTrue(sse_last_ids, "no SSE reconnect in Chromium's log")
+        self.assertEqual(set(sse_last_ids.values()), {"3"}, "Last-Event-ID of the SSE panel's reconnects: %r" % [(urls[r], v) for r, v in sse_last_ids.items()])
         self.assert_no_console_errors(driver, allow_network=True)
 
     def test_sse_panel_lets_the_browser_reconnect_with_last_event_id(self):
@@ -383,7 +394,8 @@ class ClassroomPageTests(unittest.TestCase):
                 order, urls, last_ids, ids = [], {}, {}, {}
                 for m in messages:
                     p, rid = m["params"], m["params"].get("requestId")
-                    if m["method"] == "Network.requestWillBeSent" and tag in p["request"]["url"]:
+                    if m["method"] == "Network.requestWillBeSent" and "/sse?" in p["request"]["url"] \
+                            and tag in p["request"]["url"]:
                         order.append(rid)
                         urls[rid] = p["request"]["url"]
                         ids[rid] = []
@@ -399,7 +411,7 @@ class ClassroomPageTests(unittest.TestCase):
                 return [(urls[r], last_ids.get(r), ids[r]) for r in order]
 
             def two_resumed_streams():
-                h = [x for x in stream_history() if x[2]]
+                h = stream_history()
                 return h if len(h) >= 3 and len(h[-1][2]) >= 2 else None
             history = wait_until(two_resumed_streams, 40, interval=0.5,
                                  message="the SSE stream cut twice and resumed (so far: %r)" % (messages and stream_history(),))
