@@ -376,11 +376,12 @@ class ClassroomPageTests(unittest.TestCase):
         from wirelab_proxy import WirelabProxy
         self.server.stop()
         self.server = ServerProcess("--rate", "5", "--sse-retry", "200", "--heartbeat", "600")
-        # `wirelab proxy --cut-every 4` closes every connection it carries every 4 s: a restart
-        # or failover on the path, while the server keeps its history.
-        with WirelabProxy(self.server.url, "--cut-every", "4") as proxy:
-            driver = new_driver()
-            self.drivers.append(driver)
+        # `wirelab proxy --cut-every 5` closes every connection it carries every 5 s: a restart
+        # or failover on the path, while the server keeps its history. Chromium starts first, so
+        # that the page loads right after the proxy starts, well before its first cut.
+        driver = new_driver()
+        self.drivers.append(driver)
+        with WirelabProxy(self.server.url, "--cut-every", "5") as proxy:
             driver.get(proxy.base + "/")
             reader = PageReader(driver)
             log = ChromiumNetworkLog(driver)
@@ -413,8 +414,12 @@ class ClassroomPageTests(unittest.TestCase):
             def two_resumed_streams():
                 h = stream_history()
                 return h if len(h) >= 3 and len(h[-1][2]) >= 2 else None
-            history = wait_until(two_resumed_streams, 40, interval=0.5,
-                                 message="the SSE stream cut twice and resumed (so far: %r)" % (messages and stream_history(),))
+            try:
+                history = wait_until(two_resumed_streams, 45, interval=0.5,
+                                     message="the SSE stream cut twice and resumed")
+            except AssertionError as e:
+                raise AssertionError("%s; SSE requests so far (url, Last-Event-ID, ids): %r"
+                                     % (e, stream_history())) from None
 
             first_url = history[0][0]
             received = []
