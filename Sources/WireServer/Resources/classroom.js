@@ -363,9 +363,10 @@ class WebSocketTransport {
 // Try WebSocket first, then SSE, then long polling, then short polling, and move on when a step
 // fails: an HTTP error (a WebSocket that never opened: no 101), or a connection that dies
 // within FALLBACK_AFTER_MS of opening before it delivered an event (a box that kills
-// WebSockets). Any other drop is a hiccup: the step reconnects with the backoff above. Each
-// step is one of the transports above, drawing on this panel; it resumes from the panel's
-// last id, so falling back costs time, never events. The panel shows the path taken.
+// WebSockets). Any other drop is a hiccup: the step reconnects (with the backoff above; SSE
+// lets the browser reconnect with Last-Event-ID). Each step is one of the transports above,
+// drawing on this panel; it resumes from the panel's last id, so falling back costs time,
+// never events. The panel shows the path taken.
 const FALLBACK_AFTER_MS = 1000;
 const LADDER = ['ws', 'sse', 'longpoll', 'poll'];
 const STEP_CLASSES = { ws: () => WebSocketTransport, sse: () => ServerSentEvents,
