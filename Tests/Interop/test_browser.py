@@ -330,10 +330,17 @@ class ClassroomPageTests(unittest.TestCase):
         after = log.messages[before:]
         ids = {t: [] for t in TRANSPORTS}
         urls = {}
+        sse_last_ids = {}     # the SSE panel's reconnects: the browser's own, with Last-Event-ID
         for m in after:
             p = m["params"]
             if m["method"] == "Network.requestWillBeSent":
                 urls[p["requestId"]] = p["request"]["url"]
+                if "/sse?" in p["request"]["url"] and "client=page-sse-" in p["request"]["url"]:
+                    heads = {k.lower(): v for k, v in p["request"].get("headers", {}).items()}
+                    sse_last_ids[p["requestId"]] = heads.get("last-event-id")
+            elif m["method"] == "Network.requestWillBeSentExtraInfo" and p["requestId"] in sse_last_ids:
+                heads = {k.lower(): v for k, v in p.get("headers", {}).items()}
+                sse_last_ids[p["requestId"]] = sse_last_ids[p["requestId"]] or heads.get("last-event-id")
             elif m["method"] == "Network.webSocketCreated":
                 urls[p["requestId"]] = p["url"]
             # Only the four transport panels' own connections: the auto panel (PROTOCOL.md §8)
@@ -353,7 +360,83 @@ class ClassroomPageTests(unittest.TestCase):
         for t in TRANSPORTS:
             with self.subTest(transport=t):
                 self.assertEqual(ids[t], [1, 2, 3, 4], "%s: the new server's events, each once, in order" % t)
+        # EventSource reconnected by itself, saying where it stopped (the old server's id 3); the
+        # new server, behind that id, replayed from its start (PROTOCOL.md §2).
+        self.assertTrue(sse_last_ids, "no SSE reconnect in Chromium's log")
+        self.assertEqual(set(sse_last_ids.values()), {"3"}, "Last-Event-ID of the SSE panel's reconnects: %r" % [(urls[r], v) for r, v in sse_last_ids.items()])
         self.assert_no_console_errors(driver, allow_network=True)
+
+    def test_sse_panel_lets_the_browser_reconnect_with_last_event_id(self):
+        """WHATWG HTML §9.2: when an event stream drops, EventSource reconnects by itself after the
+        stream's reconnection time (`serve --sse-retry 200` sends `retry: 200`) and sends the last
+        id it saw as `Last-Event-ID`; the server replays what came after it (PROTOCOL.md §2). The
+        page must leave that to the browser: every reconnect is the same URL (no `since=` of a
+        new EventSource), carries Last-Event-ID equal to the last id received, and the ids that
+        Chromium received across the cuts run on with no gap and no repeat."""
+        from wirelab_proxy import WirelabProxy
+        self.server.stop()
+        self.server = ServerProcess("--rate", "5", "--sse-retry", "200", "--heartbeat", "600")
+        # `wirelab proxy --cut-every 5` closes every connection it carries every 5 s: a restart
+        # or failover on the path, while the server keeps its history. Chromium starts first, so
+        # that the page loads right after the proxy starts, well before its first cut.
+        driver = new_driver()
+        self.drivers.append(driver)
+        with WirelabProxy(self.server.url, "--cut-every", "5") as proxy:
+            driver.get(proxy.base + "/")
+            reader = PageReader(driver)
+            log = ChromiumNetworkLog(driver)
+            page_id = wait_until(reader.page_id, 10, message="the page's id")
+            tag = "client=page-sse-" + page_id
+            messages = []
+
+            def stream_history():
+                """[(request url, Last-Event-ID or None, [ids received on it])] in request order."""
+                messages.extend(log.pull().messages[len(messages):])
+                order, urls, last_ids, ids = [], {}, {}, {}
+                for m in messages:
+                    p, rid = m["params"], m["params"].get("requestId")
+                    if m["method"] == "Network.requestWillBeSent" and "/sse?" in p["request"]["url"] \
+                            and tag in p["request"]["url"]:
+                        order.append(rid)
+                        urls[rid] = p["request"]["url"]
+                        ids[rid] = []
+                        heads = {k.lower(): v for k, v in p["request"].get("headers", {}).items()}
+                        if "last-event-id" in heads:
+                            last_ids[rid] = heads["last-event-id"]
+                    elif m["method"] == "Network.requestWillBeSentExtraInfo" and rid in urls:
+                        heads = {k.lower(): v for k, v in p.get("headers", {}).items()}
+                        if "last-event-id" in heads:
+                            last_ids[rid] = heads["last-event-id"]
+                    elif m["method"] == "Network.eventSourceMessageReceived" and rid in ids:
+                        ids[rid].append(int(p["eventId"]))
+                return [(urls[r], last_ids.get(r), ids[r]) for r in order]
+
+            def two_resumed_streams():
+                h = stream_history()
+                return h if len(h) >= 3 and len(h[-1][2]) >= 2 else None
+            try:
+                history = wait_until(two_resumed_streams, 45, interval=0.5,
+                                     message="the SSE stream cut twice and resumed")
+            except AssertionError as e:
+                raise AssertionError("%s; SSE requests so far (url, Last-Event-ID, ids): %r"
+                                     % (e, stream_history())) from None
+
+            first_url = history[0][0]
+            received = []
+            for k, (url, last_event_id, ids) in enumerate(history):
+                with self.subTest(request=k):
+                    self.assertEqual(url, first_url, "a reconnect opened a new EventSource instead of the browser's own")
+                    if k == 0:
+                        self.assertIsNone(last_event_id, "the first request has no Last-Event-ID")
+                    else:
+                        self.assertEqual(last_event_id, str(received[-1]),
+                                         "the reconnect's Last-Event-ID is the last id Chromium received")
+                received += ids
+            self.assertNotIn("since=", first_url, "no since= on the panel's first connect")
+            self.assertEqual(received, list(range(received[0], received[0] + len(received))),
+                             "ids across the reconnects: each once, in order, none missed")
+            self.assertEqual(reader.value("sse", "missed"), 0, "the page saw a gap in ids")
+            self.assert_no_console_errors(driver, allow_network=True)
 
     def auto_path(self, driver):
         node = driver.find_element(By.CSS_SELECTOR, '[data-testid="panel-auto"] [data-testid="path"]')

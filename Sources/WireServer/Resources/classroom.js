@@ -183,10 +183,19 @@ class LongPolling {
 // EventSource opens one GET and the server keeps writing events into its body. The server
 // names each event (`event: tick` / `event: chat`), so we listen for those names: a plain
 // onmessage would only see events without a name.
+//
+// Reconnecting is EventSource's own job (WHATWG HTML §9.2): when the stream drops, the browser
+// waits the reconnection time (3 s in Chromium, or what the server's `retry:` field says:
+// `wirelab serve --sse-retry MS`) and asks again with the same URL plus a `Last-Event-ID`
+// header holding the last `id:` it saw; the server replays what came after (PROTOCOL.md §2).
+// So on an error we leave the EventSource alone. Only when the browser gives up (readyState
+// CLOSED: an HTTP error status or a wrong Content-Type) do we open a new one ourselves, after
+// our own backoff (PROTOCOL.md §8), resuming with `since=` — a new EventSource starts with no
+// Last-Event-ID. DevTools' Network tab shows each reconnect and its Last-Event-ID header.
 class ServerSentEvents {
   constructor(panel) {
     this.panel = panel;
-    this.lastId = null;        // resume point after a pause or a lost connection
+    this.lastId = null;        // resume point after a pause or after the browser gave up
     this.backoff = new Backoff();
     this.running = false;
   }
@@ -209,27 +218,37 @@ class ServerSentEvents {
     const source = new EventSource(url);
     this.source = source;
     this.url = url;
-    let opened = false;
-    this.panel.countRequest();
     this.panel.setState('connecting', 'wait');
 
-    const openedAt = performance.now();
+    // Each open is one request on the wire: ours, or a reconnect the browser made by itself.
+    let openedAt = performance.now();
+    let opened = false;
     this.delivered = 0;
     source.onopen = () => {
+      if (this.source !== source) return;
       opened = true;
+      openedAt = performance.now();
+      this.delivered = 0;
+      this.panel.countRequest();
       this.panel.setState('live · one response streaming', 'live');
     };
     source.addEventListener('tick', message => this.onMessage(message));
     source.addEventListener('chat', message => this.onMessage(message));
-    // EventSource would retry by itself, but we want the backoff and the countdown shown.
-    // It says nothing about why (no status): a stream that never opened is an HTTP failure.
+    // An error says nothing about why (no status). readyState tells what the browser does next.
     source.onerror = () => {
+      if (!this.running || this.source !== source) { source.close(); return; }
+      const gaveUp = source.readyState === EventSource.CLOSED;
+      const failure = { http: gaveUp, lifetimeMs: performance.now() - openedAt, delivered: this.delivered };
+      if (supervisorTookOver(this, failure)) { source.close(); return; }
+      if (!gaveUp) {
+        // CONNECTING: the browser reconnects after the stream's reconnection time, with
+        // Last-Event-ID; nothing to do but say so.
+        const resume = this.lastId === null ? '' : ' · Last-Event-ID: ' + this.lastId;
+        this.panel.setState('reconnecting · the browser retries' + resume, 'down');
+        return;
+      }
       source.close();
-      if (!opened) this.panel.uncountRequest();
-      if (!this.running || this.source !== source) return;
-      const failure = { http: !opened, lifetimeMs: performance.now() - openedAt, delivered: this.delivered };
-      if (supervisorTookOver(this, failure)) return;
-      this.retry();
+      this.retry(opened ? 'the stream ended and the browser gave up' : 'the stream did not open (HTTP error)');
     };
   }
 
@@ -242,8 +261,8 @@ class ServerSentEvents {
     this.panel.showWire(sseEventHTML(this.url, message));
   }
 
-  async retry() {
-    await waitToRetry(this, 'stream closed');
+  async retry(why) {
+    await waitToRetry(this, why);
     if (this.running) this.connect();
   }
 }
@@ -344,9 +363,10 @@ class WebSocketTransport {
 // Try WebSocket first, then SSE, then long polling, then short polling, and move on when a step
 // fails: an HTTP error (a WebSocket that never opened: no 101), or a connection that dies
 // within FALLBACK_AFTER_MS of opening before it delivered an event (a box that kills
-// WebSockets). Any other drop is a hiccup: the step reconnects with the backoff above. Each
-// step is one of the transports above, drawing on this panel; it resumes from the panel's
-// last id, so falling back costs time, never events. The panel shows the path taken.
+// WebSockets). Any other drop is a hiccup: the step reconnects (with the backoff above; SSE
+// lets the browser reconnect with Last-Event-ID). Each step is one of the transports above,
+// drawing on this panel; it resumes from the panel's last id, so falling back costs time,
+// never events. The panel shows the path taken.
 const FALLBACK_AFTER_MS = 1000;
 const LADDER = ['ws', 'sse', 'longpoll', 'poll'];
 const STEP_CLASSES = { ws: () => WebSocketTransport, sse: () => ServerSentEvents,
