@@ -9,7 +9,7 @@ import Foundation
 
 final class NetworkLessonCatalogTests: XCTestCase {
     func testLessons9To11AreInTheCatalogWithTheirNetworks() throws {
-        XCTAssertEqual(LessonCatalog.all.suffix(3).map(\.number), [9, 10, 11])
+        XCTAssertEqual(LessonCatalog.all.map(\.number).filter { (9...11).contains($0) }, [9, 10, 11])
         let far = try LessonFiles.scenario(for: XCTUnwrap(LessonCatalog.lesson(9)))
         XCTAssertEqual(far.runs().map { LessonRunner.distance($0.settings.via).delay }, [0, 0.05, 0.15])
         XCTAssertTrue(far.runs().allSatisfy { LessonRunner.distance($0.settings.via).jitter == 0.02 })
