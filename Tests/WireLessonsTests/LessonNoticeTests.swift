@@ -127,6 +127,11 @@ final class LessonNoticeTests: XCTestCase {
         XCTAssertFalse(curved.contains("about linear"), curved)
         XCTAssertTrue(curved.contains("not a straight line"), curved)
         XCTAssertTrue(linear.contains("within 25 %"), linear)
+        // Lesson 7's reference run: the last tenfold cost twice as much per client as the one
+        // before, though a line through all four points has R² ≈ 1.
+        let steeper = crowd([0.2, 0.32, 1.3, 22])
+        XCTAssertFalse(steeper.contains("about linear"), steeper)
+        XCTAssertTrue(steeper.contains("faster than linear"), steeper)
         let unfair = text(7, [Self.run([Fake(transport: .sse, latencyMs: [8.8]), Fake(transport: .ws, latencyMs: [4.5])], label: "1000 clients", clients: 1000)])
         XCTAssertTrue(unfair.contains("SSE was 2.0× slower"), unfair)
     }
