@@ -171,7 +171,7 @@ enum Notices {
             if abs(w - s) <= max(spread, 0.05) {
                 return ["Latency: WebSocket \(Say.ms(w)), SSE \(Say.ms(s)): the same within the spread of the runs — both push on an open connection."]
             }
-            return ["Latency: WebSocket \(Say.ms(w)), SSE \(Say.ms(s)): \(w < s ? "WebSocket" : "SSE") was faster by \(Say.ms(abs(w - s))), more than the spread (\(Say.ms(spread))); parsing chunks and text fields costs the client a little more than a frame."]
+            return ["Latency: WebSocket \(Say.ms(w)), SSE \(Say.ms(s)): \(w < s ? "WebSocket" : "SSE") was faster by \(Say.ms(abs(w - s))), more than the spread (\(Say.ms(spread)))\(w < s ? "; parsing chunks and text fields costs the client a little more than a frame" : ", although SSE's chunks and text fields are more to parse than a frame: a difference this small is the machine's, so rerun it")."]
         },
         NoticeRule("pings") { runs in
             guard let run = runs.first, let l = run.ledgerPerEvent(.ws) else { return [] }
