@@ -91,7 +91,7 @@ enum HTTP2Notices {
                 ? "a 9-byte DATA frame header instead of an HTTP/1.1 chunk's size line and two CRLFs (about 6 B)"
                 : "the same WebSocket frame (2-byte header) plus a 9-byte DATA frame header (RFC 8441)"
             let change = abs(d) < 0.5 ? "about the same" : d > 0 ? "\(Say.bytes1(d)) more" : "\(Say.bytes1(-d)) less"
-            return "\(r.transport == .sse ? "SSE" : "WebSocket") at \(Say.count(r.rate)) events/s: \(Say.bytes(a)) per event over HTTP/1.1, \(Say.bytes(b)) over HTTP/2, \(change). Two things move it: each event pays \(perEvent), and the stream's opening (HEADERS compressed by HPACK instead of an HTTP/1.1 request and response head) is shared by the run's events\(d < 0 ? " — with few events the cheaper opening wins" : "")."
+            return "\(r.transport == .sse ? "SSE" : "WebSocket") at \(Say.count(r.rate)) events/s: \(Say.bytes(a)) per event over HTTP/1.1, \(Say.bytes(b)) over HTTP/2, \(change). Two things move it: each event pays \(perEvent), and the stream's opening (HEADERS compressed by HPACK instead of an HTTP/1.1 request and response head) is shared by the run's events\(d < 0 ? " — here the cheaper opening outweighed the per-event framing" : "")."
         }
     }
 

@@ -33,7 +33,7 @@ public enum InspectSession {
                                     intro: "Short polling: ask, get an answer at once (events or none).", wait: 0,
                                     whenEmpty: "The answer holds no event: short polling answers at once, events or none (this server has none after since=0 yet).")
         case .longpoll:
-            // The server's own timeout is whole seconds (PROTOCOL.md §2); at least 1.
+            // The server's own timeout is whole seconds (PROTOCOL.md §3: a non-negative integer); at least 1.
             let seconds = max(1, Int(wait.rounded(.up)))
             return try httpExchange(client, target: "/longpoll?timeout=\(seconds)&client=inspect-longpoll", host: hostHeader,
                                     intro: "Long polling: the answer waits until there is an event (no since: the next one).",

@@ -84,7 +84,7 @@ public enum Inspector {
         case "last-event-id": return ": resume an SSE stream after this id"
         case "content-type": return ""
         case "cache-control": return ": no caching of live data"
-        case "x-accel-buffering": return ": tells proxies not to buffer the stream"
+        case "x-accel-buffering": return ": tells nginx, as the upstream's answer, not to buffer the stream (other proxies ignore it)"
         default: return ""
         }
     }

@@ -45,7 +45,7 @@ extension Notices {
         let parts = grew.map { "\($0.0.rawValue) +\(Say.ms($0.1)) (\(Say.times($0.1 / pushGrowth)))" }
         let lpRatio = grew.first { $0.0 == .longpoll }.map { $0.1 / pushGrowth } ?? 1
         let verdict = lpRatio >= 1.5
-            ? "long polling grew \(Say.times(lpRatio)) as fast as push: distance costs a request-response transport more than once per event"
+            ? "long polling grew \(Say.times(lpRatio)) as fast as push: distance costs long polling more than once per event, since its next question must make the trip too (short polling's questions only arrive later, still one interval apart)"
             : "long polling grew about as push did (\(Say.times(lpRatio))): at this event rate the questions kept up"
         return ["From \(near.label) to \(far.label), latency grew by: " + parts.joined(separator: ", ") + "; " + verdict + "."]
     }

@@ -182,7 +182,7 @@ public enum PredictionPrompt {
         case (nil, _):
             lines.append("No prediction this time: try `--predict VALUE` before you look at the table.")
         default:
-            lines.append("The model has no figure for this one: compare with the lesson's ── Prediction ── line above.")
+            lines.append("The model has no figure for this one (where the lesson printed a ── Prediction ── line, compare with that).")
         }
         return lines
     }

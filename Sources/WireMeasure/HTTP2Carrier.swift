@@ -4,7 +4,7 @@
 // client role; this type only owns the socket and hands each stream's headers and DATA to the
 // client that opened it (HTTP2RaceClient).
 //
-// Byte accounting (PROTOCOL.md §5, §2 /stats): bytes are counted where they cross the socket,
+// Byte accounting (PROTOCOL.md §11 `race --http 2`, §2 /stats): bytes are counted where they cross the socket,
 // and the codec says which stream each frame belonged to (`takeByteCounts`): a stream's frames
 // are its client's bytes, as the server charges them to that client's transport; stream 0 (the
 // preface, SETTINGS, PING, connection WINDOW_UPDATE, GOAWAY) belongs to the connection, as the

@@ -1,4 +1,4 @@
-// Whose are the bytes an HTTP/2 peer sent? (PROTOCOL.md §2 /stats.) Every frame belongs to
+// Whose are the bytes an HTTP/2 peer sent? (PROTOCOL.md §11 Counting.) Every frame belongs to
 // its stream, and the stream to a transport and a client; the connection preface and frames on
 // stream 0 (SETTINGS, PING, WINDOW_UPDATE, GOAWAY) belong to the connection itself, the
 // `"http2"` object of /stats. Counted that way, transports + http2 add up to what crossed the

@@ -1,4 +1,4 @@
-// What an HTTP/2 stream answers (PROTOCOL.md §2): the same routes, the same bodies, the same
+// What an HTTP/2 stream answers (PROTOCOL.md §11, the endpoints of §2): the same routes, the same bodies, the same
 // event bytes as HTTP/1.1; only the framing differs (RFC 9113 §8.1: HEADERS, then DATA). The
 // event's SSE block and WebSocket frame are the ones built at publication (encode once): each
 // stream adds only its 9-byte DATA frame header.

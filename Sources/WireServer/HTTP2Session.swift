@@ -10,11 +10,11 @@
 // stream that never ends; a WebSocket (RFC 8441 extended CONNECT) carries the same frames as
 // on HTTP/1.1 inside DATA; a long poll is parked per stream.
 //
-// Byte counting (PROTOCOL.md §2): each frame is charged to its stream's transport and client;
+// Byte counting (PROTOCOL.md §11 Counting): each frame is charged to its stream's transport and client;
 // the preface and stream-0 frames to the connection (`CounterTag.http2Connection`). Received
 // bytes are split by HTTP2FrameCounter; bytes we send by walking the frames of each write.
 //
-// Bounds (PROTOCOL.md §9): the codec bounds what a peer may make us hold; here, DATA waiting for
+// Bounds (PROTOCOL.md §9, §11): the codec bounds what a peer may make us hold; here, DATA waiting for
 // the peer's flow-control window is bounded by `--max-queue` per stream (a push subscriber
 // whose window stays closed is dropped like a slow reader), request bodies by 64 KiB.
 import WireLoop
@@ -239,7 +239,7 @@ final class HTTP2Session {
                 route(s, .none)
                 return respondError(s, request, status: 413, "body larger than \(config.maxBodyBytes) bytes")
             }
-            // PROTOCOL.md §9: what one connection makes us hold stays near one HTTP/1.1
+            // PROTOCOL.md §11: what one connection makes us hold stays near one HTTP/1.1
             // request's: bodies of all streams together at most twice the body limit; a stream
             // past it is refused (REFUSED_STREAM: not processed, the client may retry).
             if bodyBytesHeld + bytes.count > 2 * config.maxBodyBytes {
@@ -320,7 +320,7 @@ final class HTTP2Session {
     }
 
     /// DATA on a stream, as far as the peer's windows allow; the rest waits in the codec.
-    /// PROTOCOL.md §9 `--max-queue` is per connection: DATA waiting for window on all streams
+    /// PROTOCOL.md §11: `--max-queue` is per connection: DATA waiting for window on all streams
     /// together stays within it. A stream that already waits and would pass it (the peer
     /// does not read it) is reset with CANCEL, which frees what waited.
     func sendData(_ id: UInt32, _ bytes: [UInt8], endStream: Bool) {
@@ -347,7 +347,7 @@ final class HTTP2Session {
         if let s = streams[id] { leave(s) }
     }
 
-    /// A push stream found too slow (PROTOCOL.md §9): END_STREAM if its DATA is out, else
+    /// A push stream found too slow (PROTOCOL.md §9, §11): END_STREAM if its DATA is out, else
     /// RST_STREAM CANCEL (what waits behind a closed window could never arrive; the client
     /// resumes with Last-Event-ID like any dropped stream).
     func dropSlowStream(_ id: UInt32) {

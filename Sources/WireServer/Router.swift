@@ -195,7 +195,7 @@ enum Router {
     /// A request without `Origin` is not from a browser: allowed (the token / loopback rule of
     /// /control still applies). With `Origin`:
     ///  - state-changing requests: only our own origin or an `--allow-origin` one;
-    ///  - reading requests: anyone, unless `--allow-origin` lists who may (PROTOCOL.md §3).
+    ///  - reading requests: anyone, unless `--allow-origin` lists who may (PROTOCOL.md §9).
     static func originAllowed(_ request: HTTPRequest, _ trust: OriginTrust, stateChanging: Bool) -> Bool {
         guard let origin = request.headers["Origin"] else { return true }
         if !stateChanging && trust.allowList.isEmpty { return true }

@@ -468,7 +468,7 @@ class TestHTTP2BadInput(unittest.TestCase):
         self.assertIn(f"id: {new_id}".encode(), data)
 
     def test_push_stream_with_closed_window_dropped(self):
-        # PROTOCOL.md §9 on HTTP/2: a subscriber whose stream window stays closed is dropped like
+        # PROTOCOL.md §9, §11 on HTTP/2: a subscriber whose stream window stays closed is dropped like
         # a slow reader (RST_STREAM CANCEL frees what waited), and only that stream.
         srv = WirelabServer("--rate", "0", "--max-queue", "4096").start()
         self.addCleanup(lambda: self.assertEqual(srv.stop(), 0))

@@ -105,6 +105,13 @@ final class InstructorKitTests: XCTestCase {
             let scenario = try LessonFiles.scenario(for: lesson)
             if lesson.number == 6 {
                 XCTAssertEqual(cell, "\(scenario.talkBackMessages) messages each way")
+            } else if let seven = scenario.http2 {
+                // HTTP2Lesson.swift: each run once per HTTP version, the last rate once more with
+                // --share, then the EventSources in Chromium, directly and through nginx.
+                // Every race there lasts the scenario's own duration (no sweep stretches it).
+                let races = scenario.base.duration * Double(scenario.runs().count * 2 + 1)
+                XCTAssertEqual(cell, "\(JSONNumber.text(races)) s + 2 × \(JSONNumber.text(seven.seconds)) s in Chromium",
+                               "\(lesson.folder): the kit's 'measured for' cell")
             } else {
                 // Each configuration runs `lesson.repeat` times (1 unless the scenario says).
                 let dir = try XCTUnwrap(LessonFiles.directory())

@@ -91,6 +91,10 @@ final class LessonNoticeTests: XCTestCase {
         XCTAssertTrue(same.contains("the same within the spread"), same)
         XCTAssertTrue(apart.contains("WebSocket was faster"), apart)
         XCTAssertFalse(apart.contains("the same within the spread"), apart)
+        XCTAssertTrue(apart.contains("parsing chunks and text fields costs"), apart)
+        let sseFirst = text(4, [Self.run([Fake(transport: .ws, latencyMs: [0.90, 0.91, 0.92]), Fake(transport: .sse, latencyMs: [0.30, 0.31, 0.30], framing: 660)])])
+        XCTAssertTrue(sseFirst.contains("SSE was faster"), sseFirst)
+        XCTAssertFalse(sseFirst.contains("parsing chunks and text fields costs"), sseFirst)
         let pinged = text(4, [Self.run([Fake(transport: .ws, heartbeats: 16)])])
         XCTAssertTrue(pinged.contains("The server pinged"), pinged)
         XCTAssertTrue(same.contains("No ping"), same)
@@ -127,6 +131,11 @@ final class LessonNoticeTests: XCTestCase {
         XCTAssertFalse(curved.contains("about linear"), curved)
         XCTAssertTrue(curved.contains("not a straight line"), curved)
         XCTAssertTrue(linear.contains("within 25 %"), linear)
+        // Lesson 7's reference run: the last tenfold cost twice as much per client as the one
+        // before, though a line through all four points has R² ≈ 1.
+        let steeper = crowd([0.2, 0.32, 1.3, 22])
+        XCTAssertFalse(steeper.contains("about linear"), steeper)
+        XCTAssertTrue(steeper.contains("faster than linear"), steeper)
         let unfair = text(7, [Self.run([Fake(transport: .sse, latencyMs: [8.8]), Fake(transport: .ws, latencyMs: [4.5])], label: "1000 clients", clients: 1000)])
         XCTAssertTrue(unfair.contains("SSE was 2.0× slower"), unfair)
     }

@@ -1,4 +1,4 @@
-// `race --http 2` (PROTOCOL.md §5 over h2c): every transport's client counts equal the server's
+// `race --http 2` (PROTOCOL.md §11, the columns of §5): every transport's client counts equal the server's
 // /stats to the byte, the connections' stream-0 bytes equal /stats "http2", and socket bytes are
 // exactly streams + stream 0; `--share` carries one client of every transport on one connection.
 import XCTest

@@ -3,7 +3,7 @@
 // What is checked: the preface (whole and byte by byte) turns the conversation into a session;
 // streams answer like HTTP/1.1; events are the bytes built at publication inside DATA; every
 // byte is charged to a stream's transport and client or to the "http2" object, exactly;
-// a push stream whose window stays closed is dropped (PROTOCOL.md §9), never held unbounded.
+// a push stream whose window stays closed is dropped (PROTOCOL.md §9, §11), never held unbounded.
 import XCTest
 import WireCodec
 import WireLoop
@@ -189,7 +189,7 @@ final class HTTP2SessionTests: XCTestCase {
         XCTAssertEqual(h2.status(h2.request("/healthz")), "200")
     }
 
-    /// PROTOCOL.md §9: a push subscriber whose stream window stays closed is dropped like a slow
+    /// PROTOCOL.md §9, §11: a push subscriber whose stream window stays closed is dropped like a slow
     /// reader; what waits for window never passes --max-queue.
     func testPushStreamWithClosedWindowIsDropped() {
         var config = ServerConfig()
@@ -212,7 +212,7 @@ final class HTTP2SessionTests: XCTestCase {
         XCTAssertEqual(h2.status(h2.request("/healthz")), "200")
     }
 
-    /// PROTOCOL.md §9 --max-queue is per connection on HTTP/2 too: poll answers that wait for a
+    /// PROTOCOL.md §11: --max-queue is per connection on HTTP/2 too: poll answers that wait for a
     /// window the peer never opens stay within it (each new answer holds at least one event).
     func testAnswersWaitingForWindowAreBoundedPerConnection() {
         var config = ServerConfig()
@@ -244,7 +244,7 @@ final class HTTP2SessionTests: XCTestCase {
         XCTAssertTrue(m.conversation.http2Session!.streams.isEmpty)
     }
 
-    /// PROTOCOL.md §9 on HTTP/2: request bodies of all streams together are bounded (a stream
+    /// PROTOCOL.md §11: request bodies of all streams together are bounded (a stream
     /// past twice the body limit is refused), and so are WebSockets per connection.
     func testBodiesAndWebSocketsPerConnectionAreBounded() {
         let m = MemoryConnection()
