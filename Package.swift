@@ -1,7 +1,7 @@
 // swift-tools-version:5.9
 // WireLab: one event stream over short polling, long polling, SSE and WebSocket.
 // No package dependencies: the toolchain (Foundation, Dispatch, Glibc, XCTest) and
-// one small C target of our own for epoll and TCP_INFO.
+// one small C target of our own for epoll, TCP_INFO and an atomic integer.
 import PackageDescription
 
 // Release builds skip Swift's run-time exclusivity checks (every access to a class's stored
@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "wirelab", targets: ["wirelab"]),
     ],
     targets: [
-        // C shim: epoll and TCP_INFO, nothing else.
+        // C shim: epoll, TCP_INFO and one atomic load/store, nothing else.
         .target(name: "CWireSystem"),
         // Sans-I/O codecs: bytes in -> values out. No sockets, no clocks.
         .target(name: "WireCodec", exclude: ["README.md"], swiftSettings: hotPath),

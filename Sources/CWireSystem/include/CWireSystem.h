@@ -1,4 +1,4 @@
-// CWireSystem: the two things Swift cannot import cleanly on Linux.
+// CWireSystem: the three things Swift cannot import cleanly on Linux.
 //  - <sys/epoll.h>: epoll_event is a packed struct that Swift imports awkwardly, so we wrap it.
 //  - TCP_INFO: <linux/tcp.h> and <netinet/tcp.h> clash in one Clang module, so one function of
 //    ours reads the counters we need.
