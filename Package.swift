@@ -1,8 +1,14 @@
 // swift-tools-version:5.9
 // WireLab: one event stream over short polling, long polling, SSE and WebSocket.
 // No package dependencies: the toolchain (Foundation, Dispatch, Glibc, XCTest) and
-// one small C target of our own for epoll and TCP_INFO.
+// one small C target of our own for epoll, TCP_INFO and an atomic integer.
 import PackageDescription
+
+// Release builds skip Swift's run-time exclusivity checks (every access to a class's stored
+// property through `inout`, e.g. a connection's parser or output queue, called
+// swift_beginAccess): ~1,000 of ~9,800 instructions per `GET /poll` under callgrind
+// (Tests/Bench/perf/README.md). Debug builds, which the tests run, keep the checks.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "WireLab",
@@ -10,15 +16,15 @@ let package = Package(
         .executable(name: "wirelab", targets: ["wirelab"]),
     ],
     targets: [
-        // C shim: epoll and TCP_INFO, nothing else.
+        // C shim: epoll, TCP_INFO and one atomic load/store, nothing else.
         .target(name: "CWireSystem"),
         // Sans-I/O codecs: bytes in -> values out. No sockets, no clocks.
-        .target(name: "WireCodec", exclude: ["README.md"]),
+        .target(name: "WireCodec", exclude: ["README.md"], swiftSettings: hotPath),
         // The event loop: Selector (epoll, poll), sockets, timers.
-        .target(name: "WireLoop", dependencies: ["CWireSystem"], exclude: ["README.md"]),
+        .target(name: "WireLoop", dependencies: ["CWireSystem"], exclude: ["README.md"], swiftSettings: hotPath),
         // The Feed, one handler per transport, stats, the classroom page.
         .target(name: "WireServer", dependencies: ["WireCodec", "WireLoop"], exclude: ["README.md"],
-                resources: [.copy("Resources")]),
+                resources: [.copy("Resources")], swiftSettings: hotPath),
         // Clients per transport, accounting, reports.
         .target(name: "WireMeasure", dependencies: ["WireCodec", "WireLoop", "WireServer"], exclude: ["README.md"]),
         // The teaching kit: `inspect`, lessons, the model.

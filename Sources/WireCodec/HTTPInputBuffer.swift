@@ -195,4 +195,23 @@ extension String {
     init(httpBytes p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
         self.init(decoding: UnsafeBufferPointer(rebasing: p[range]), as: UTF8.self)
     }
+
+    /// A method or field name: one of the few most requests carry is handed out as the same
+    /// literal (no decoding); anything else is decoded. Byte-exact match: "host" is decoded.
+    /// PERF: decoding costs ~150 instructions a String; a plain `GET /poll` has two such tokens
+    /// (`GET`, `Host`) of its four Strings (Tests/Bench/perf/README.md figure 2).
+    init(httpToken p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        let n = range.count
+        for (bytes, literal) in httpCommonTokens where bytes.count == n {
+            var i = 0
+            while i < n && bytes[i] == p[range.lowerBound + i] { i += 1 }
+            if i == n { self = literal; return }
+        }
+        self.init(httpBytes: p, range)
+    }
 }
+
+private let httpCommonTokens: [([UInt8], String)] = [
+    "GET", "HEAD", "POST", "OPTIONS", "Host", "Connection", "User-Agent", "Accept", "Origin",
+    "Upgrade", "Content-Length", "Content-Type", "Accept-Encoding", "Accept-Language",
+].map { (Array($0.utf8), $0) }

@@ -56,6 +56,15 @@ public struct HTTPRequest {
     /// For the absolute form (`GET http://host/poll HTTP/1.1`, what a client sends to a proxy),
     /// the path after the authority: RFC 9112 §3.2.2 "a server MUST accept the absolute-form".
     public var path: String {
+        // The usual origin-form target ("/poll", "/poll?since=3"): one pass over contiguous
+        // bytes (PERF: the generic UTF8View walk below cost ~500 instructions a request).
+        if let fast = target.utf8.withContiguousStorageIfAvailable({ b -> String? in
+            guard b.first == UInt8(ascii: "/") else { return nil }
+            guard let q = b.firstIndex(of: UInt8(ascii: "?")) else { return target }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[..<q]), as: UTF8.self)
+        }), let path = fast {
+            return path
+        }
         let bytes = target.utf8
         var start = bytes.startIndex
         if bytes.first != UInt8(ascii: "/"), let authority = HTTPRequest.authorityStart(bytes) {
@@ -79,7 +88,8 @@ public struct HTTPRequest {
     /// Query items, percent-decoded, '+' as space; the first value wins for a repeated name.
     /// "a&b=" gives ["a": "", "b": ""]. Decoding rules: see HTTPQuery.swift.
     public var query: [String: String] {
-        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return [:] }
+        let hasQuery = target.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) } ?? true
+        guard hasQuery, let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return [:] }
         return httpParseQuery(target.utf8[target.utf8.index(after: q)...])
     }
     /// RFC 9112 §9.3: HTTP/1.1 is persistent unless "Connection: close";

@@ -240,7 +240,7 @@ public struct HTTPRequestParser {
             } else if httpBytesEqualLowercase(p, name, "host") {
                 hostCount += 1
             }
-            request.headers.add(name: String(httpBytes: p, name), value: String(httpBytes: p, value))
+            request.headers.add(name: String(httpToken: p, name), value: String(httpBytes: p, value))
             lineStart = lf + 1
         }
         if hostCount > 1 { throw bad("more than one Host field") }   // RFC 9112 §3.2 MUST 400
@@ -272,7 +272,7 @@ public struct HTTPRequestParser {
         let target = targetStart..<i
         guard !target.isEmpty, i < line.upperBound else { throw bad("malformed request line") }
         let version = try Self.parseVersion(p, (i + 1)..<line.upperBound)
-        return HTTPRequest(method: String(httpBytes: p, method), target: String(httpBytes: p, target),
+        return HTTPRequest(method: String(httpToken: p, method), target: String(httpBytes: p, target),
                            version: version, headers: HTTPHeaders())
     }
 

@@ -112,6 +112,14 @@ extension Conversation {
     func respond(to request: HTTPRequest, status: Int, contentType: String?, body: [UInt8],
                  tag: CounterTag = .none, extraHeaders: String = "", close forceClose: Bool = false) {
         let keepAlive = request.keepAlive && !forceClose
+        write(responseBytes(to: request, status: status, contentType: contentType, body: body,
+                            extraHeaders: extraHeaders, keepAlive: keepAlive), tag)
+        if !keepAlive { finish() }
+    }
+
+    /// The bytes of one fixed-length response: head and (unless HEAD) body.
+    func responseBytes(to request: HTTPRequest, status: Int, contentType: String?, body: [UInt8],
+                       extraHeaders: String, keepAlive: Bool) -> [UInt8] {
         var head = ResponseHead(status: status, date: context.dateHeaderLine)
         if contentType == "application/json" {
             head.addLine(ResponseHead.contentTypeJSON)     // the common case, prebuilt
@@ -133,8 +141,7 @@ extension Conversation {
         head.addRaw(extraHeaders)
         var bytes = head.finish()
         if request.method != "HEAD" { bytes.append(contentsOf: body) }
-        write(bytes, tag)
-        if !keepAlive { finish() }
+        return bytes
     }
 
     func respondJSON(to request: HTTPRequest, status: Int = 200, _ body: String, tag: CounterTag = .none) {

@@ -79,7 +79,9 @@ final class Conversation {
     var cachedLocalHost: String??
     /// Changed only by this machine (its extensions in Polling, SSEStream, WebSocketSession).
     var state: State
-    private(set) var actions: [Action] = []
+    /// The actions of the last event, until the connection has applied them. They live in the
+    /// loop's buffer (`ConversationContext.actions`).
+    var actions: [Action] { context.actions }
 
     var parser: HTTPRequestParser
     /// Bytes the connection has queued and the socket has not taken yet (told by `outputChanged`).
@@ -115,11 +117,18 @@ final class Conversation {
     var stats: StatsShard { context.stats }
     var feed: Feed { context.feed }
 
-    func emit(_ action: Action) { actions.append(action) }
-    func write(_ bytes: [UInt8], _ tag: CounterTag) { if !bytes.isEmpty { actions.append(.write(bytes, tag)) } }
-    /// The connection took the actions. Their buffer is not kept: 10,000 idle connections would
-    /// each hold one (memory per idle connection, a bench figure).
-    func clearActions() { actions = [] }
+    func emit(_ action: Action) {
+        #if DEBUG
+        // One buffer per loop: whoever emits must have its actions applied before anyone else emits.
+        assert(context.actions.isEmpty || context.actionsOwner == ObjectIdentifier(self),
+               "another conversation's actions were not applied")
+        context.actionsOwner = ObjectIdentifier(self)
+        #endif
+        context.actions.append(action)
+    }
+    func write(_ bytes: [UInt8], _ tag: CounterTag) { if !bytes.isEmpty { emit(.write(bytes, tag)) } }
+    /// The connection took the actions. The buffer is the loop's and keeps its capacity.
+    func clearActions() { context.actions.removeAll(keepingCapacity: true) }
 
     // MARK: events in
 

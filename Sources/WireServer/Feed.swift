@@ -4,7 +4,9 @@
 //  - the history ring keeps the last `history` events so pollers and reconnecting streams can
 //    ask for "everything after id N" (PROTOCOL.md §1, §2);
 //  - the generator settings (`rate`, `size`) live here too, changed by POST /control.
-// Shared by every loop thread, so every method takes the lock; none does I/O.
+// Shared by every loop thread, so every method takes the lock (none does I/O), except the
+// latest id, which is also published in an atomic: a `/poll` that is up to date (the common
+// case: `since` = latest, or no `since`) takes no lock at all.
 import WireLoop
 
 public final class Feed {
@@ -21,6 +23,8 @@ public final class Feed {
     private let lock = Lock()
     private var ring: [PublishedEvent?]
     private var latest = 0
+    /// `latest`, stored after each publish for lock-free readers.
+    private let latestAtomic = AtomicInt(0)
     private var _rate: Double
     private var _size: Int
     /// Called for every publish, in id order, on the publishing thread, under the lock: it must
@@ -40,7 +44,7 @@ public final class Feed {
     }
 
     public var capacity: Int { ring.count }
-    public var latestID: Int { lock.withLock { latest } }
+    public var latestID: Int { latestAtomic.load() }
     public var rate: Double { lock.withLock { _rate } }
     public var size: Int { lock.withLock { _size } }
 
@@ -63,6 +67,7 @@ public final class Feed {
             // Stamped and serialized under the lock so ids and timestamps both increase.
             let e = PublishedEvent(id: latest, ts: wallMicros(), topic: topic, data: data)
             ring[(latest - 1) % ring.count] = e
+            latestAtomic.store(latest)     // after the ring: a reader of the id finds its event
             // Handed on under the lock so every loop sees events in id order, even when two
             // threads publish at once (a loop's queue only appends; it never takes this lock).
             onPublish?(e)
@@ -75,7 +80,9 @@ public final class Feed {
     /// Retained events with id > since, oldest first, at most `limit`.
     /// A `since` beyond the latest id means the server restarted: start over from the oldest.
     public func events(after since: Int, limit: Int) -> Slice {
-        lock.withLock {
+        // Up to date: nothing new, nothing missed; no lock (a poller that keeps up asks this).
+        if since == latestAtomic.load() { return Slice(events: [], next: since, missed: 0, latest: since) }
+        return lock.withLock {
             var since = since
             if since > latest { since = 0 }
             let oldest = max(1, latest - ring.count + 1)

@@ -7,6 +7,14 @@
 import WireLoop
 import WireCodec
 
+extension HTTPRequest {
+    /// `GET`, HTTP/1.1, keep-alive, no `Origin`: the answer's head depends on nothing in the
+    /// request (no `Connection` line, no CORS field, a body).
+    var isPlainKeepAliveGet: Bool {
+        method == "GET" && version == .http1_1 && headers["Origin"] == nil && keepAlive
+    }
+}
+
 /// A parked long poll: what to answer when an event comes or the deadline passes. A class, so
 /// an idle connection's state carries one pointer, not a whole request inline.
 final class LongPollWait {
@@ -25,7 +33,17 @@ final class LongPollWait {
 extension Conversation {
     // LESSON: poll-answer
     func answerPoll(_ request: HTTPRequest, _ q: TransportQuery, tag: CounterTag) {
-        sendPollBody(request, PollBody(pollSlice(q), maxBytes: config.maxQueue), tag: tag)
+        let slice = pollSlice(q)
+        if slice.events.isEmpty && request.isPlainKeepAliveGet {
+            // Nothing new, and a request whose answer has no per-request field: the loop's
+            // prebuilt response (ConversationContext.emptyPollResponse).
+            let bytes = context.emptyPollResponse(next: slice.next, missed: slice.missed) {
+                responseBytes(to: request, status: 200, contentType: "application/json",
+                              body: PollBody(slice).bytes, extraHeaders: "", keepAlive: true)
+            }
+            return write(bytes, tag)
+        }
+        sendPollBody(request, PollBody(slice, maxBytes: config.maxQueue), tag: tag)
     }
 
     /// The events a /poll answers with (HTTP/1.1 and HTTP/2 alike).

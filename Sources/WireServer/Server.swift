@@ -44,10 +44,12 @@ public final class Server {
             guard let self = self else { return }
             for w in self.workers { w.loop.enqueue { w.broadcast(event) } }
         }
-        // After the lock is released: wake the loops (a write to each loop's eventfd).
+        // After the lock is released: wake the loops (a write to each loop's eventfd). Not the
+        // loop that published (the generator's, loop 0): it runs its queue right after its
+        // timers, so waking it would only cost an eventfd write, a read and an empty turn.
         feed.afterPublish = { [weak self] in
             guard let self = self else { return }
-            for w in self.workers { w.loop.wakeUp() }
+            for w in self.workers where !w.loop.isOnLoopThread { w.loop.wakeUp() }
         }
         buffered.onCrossing = { [weak self] over in
             guard let self = self else { return }

@@ -1,7 +1,9 @@
-// CWireSystem: the two things Swift cannot import cleanly on Linux.
+// CWireSystem: the three things Swift cannot import cleanly on Linux.
 //  - <sys/epoll.h>: epoll_event is a packed struct that Swift imports awkwardly, so we wrap it.
 //  - TCP_INFO: <linux/tcp.h> and <netinet/tcp.h> clash in one Clang module, so one function of
 //    ours reads the counters we need.
+//  - C11 atomics (one load and one store), which Swift reaches only through a package or the
+//    Synchronization module, neither of which WireLab may use.
 // Nothing else belongs here.
 #ifndef CWIRESYSTEM_H
 #define CWIRESYSTEM_H
@@ -47,5 +49,11 @@ typedef struct {
     int available;          // 1 if the kernel filled the counters
 } cws_tcp_info;
 int cws_tcp_info_get(int fd, cws_tcp_info *out);
+
+// ---- atomics: one 64-bit value written by one thread under its own lock, read by others ----
+/// Acquire load: sees everything written before the matching release store.
+static inline int64_t cws_atomic_load_acquire(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+/// Release store.
+static inline void cws_atomic_store_release(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 #endif
