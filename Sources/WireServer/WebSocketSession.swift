@@ -266,17 +266,9 @@ extension Conversation {
     // LESSON: ws-ping
     func webSocketTimer(_ session: WebSocketSession, now: Int64) {
         if case .closeSent = session.closing {
-            guard now >= session.closeDeadline else { return }
-            if outputQueued > 0 {
-                // Our Close still waits behind output the peer has not read: the 5 s start once
-                // it is sent (handed to the kernel). A peer that reads nothing at all meets
-                // --send-timeout instead, so this wait stays bounded.
-                session.closeDeadline = now + LoopClock.nanos(seconds: config.closeWait)
-                emit(.schedule(atNanos: session.closeDeadline))
-                return
+            if now >= session.closeDeadline {              // no Close from the peer in time
+                if let id = session.http2Stream { http2Session?.abortStream(id) } else { end() }
             }
-            // No Close from the peer in time.
-            if let id = session.http2Stream { http2Session?.abortStream(id) } else { end() }
             return
         }
         if session.messageStarted > 0 && now - session.messageStarted >= LoopClock.nanos(seconds: config.fragmentTimeout) {

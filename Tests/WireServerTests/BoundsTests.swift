@@ -138,8 +138,16 @@ final class BoundsTests: XCTestCase {
         // The clients read again: what they get ends with a Close frame carrying 1013. The
         // first answers it (the server then closes at once); the others do not, and the server
         // closes TCP after its close wait (5 s).
+        // All three read at once: the server waits 5 s after queueing its Close (PROTOCOL.md
+        // §9), so a reader that comes back later than that may find the connection gone.
+        var codes = [UInt16?](repeating: nil, count: clients.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: clients.count) { i in
+            let code = readUntilClose(clients[i], headRead: true)
+            lock.lock(); codes[i] = code; lock.unlock()
+        }
         for (i, c) in clients.enumerated() {
-            XCTAssertEqual(readUntilClose(c, headRead: true), 1013)
+            XCTAssertEqual(codes[i], 1013)
             if i == 0 {
                 c.send(WebSocketFrameEncoder.encode(opcode: .close, payload: WebSocketFrameEncoder.closePayload(code: 1013), maskingKey: [1, 2, 3, 4]))
                 XCTAssertTrue(c.readToEnd().isEmpty, "EOF after the closing handshake")
