@@ -58,6 +58,28 @@ public enum Socket {
         return out
     }
 
+    /// `count` listeners on one port, one per loop thread (SO_REUSEPORT: the kernel spreads new
+    /// connections across them). SO_REUSEPORT would also let us join *another* process's group
+    /// on a busy port and share its connections, so with more than one listener the port is first
+    /// claimed alone: a busy port fails here, with EADDRINUSE. `port` 0 picks a free port; the
+    /// port actually bound is returned.
+    public static func listenGroup(host: String, port: Int, count: Int) throws -> (fds: [Int32], port: Int) {
+        let reuse = count > 1
+        var port = port
+        if reuse {
+            let probe = try listen(host: host, port: port, reusePort: false)
+            port = localPort(probe)
+            _ = closeFD(probe)
+        }
+        var fds = [try listen(host: host, port: port, reusePort: reuse)]
+        port = localPort(fds[0])
+        for _ in 1..<max(1, count) {
+            do { fds.append(try listen(host: host, port: port, reusePort: true)) }
+            catch { for fd in fds { _ = closeFD(fd) }; throw error }
+        }
+        return (fds, port)
+    }
+
     /// A non-blocking listening socket. `reusePort` lets each loop thread own a listener on the
     /// same port; the kernel spreads new connections across them (Linux SO_REUSEPORT).
     public static func listen(host: String, port: Int, reusePort: Bool, backlog: Int32 = 4096) throws -> Int32 {

@@ -123,21 +123,9 @@ public final class Proxy {
     public func start() throws {
         openFileLimit = Socket.raiseOpenFileLimit()
         signal(SIGPIPE, SIG_IGN)
-        let reuse = workers.count > 1
-        if reuse {
-            // Claim the port alone first, so a busy port fails with EADDRINUSE instead of joining
-            // another process's SO_REUSEPORT group (Server.start does the same).
-            let probe = try Socket.listen(host: config.host, port: config.port, reusePort: false)
-            port = Socket.localPort(probe)
-            Socket.closeFD(probe)
-        } else {
-            port = config.port
-        }
-        var fds = [try Socket.listen(host: config.host, port: port, reusePort: reuse)]
-        port = Socket.localPort(fds[0])
-        for _ in 1..<max(1, workers.count) {
-            fds.append(try Socket.listen(host: config.host, port: port, reusePort: true))
-        }
+        let group = try Socket.listenGroup(host: config.host, port: config.port, count: workers.count)
+        port = group.port
+        let fds = group.fds
         let now = LoopClock.monotonicNanos()
         let cuts = config.cutEverySeconds.map { CutSchedule(start: now, periodNanos: LoopClock.nanos(seconds: $0)) }
         for (w, fd) in zip(workers, fds) {

@@ -166,7 +166,7 @@ extension HTTP2Session {
         if Conversation.longPollAnswersNow(slice, q) {
             return sendPollBody(s, request, PollBody(slice, maxBytes: pollRoom), tag: tag)
         }
-        let deadline = LoopClock.monotonicNanos() + Int64(q.timeout) * 1_000_000_000
+        let deadline = conversation.context.now() + Int64(q.timeout) * 1_000_000_000
         s.phase = .longPoll(LongPollWait(request: request, since: slice.next, limit: q.limit, tag: tag, deadline: deadline))
         subscribe()
         conversation.emit(.schedule(atNanos: nextDeadline() ?? deadline))
@@ -213,7 +213,7 @@ extension HTTP2Session {
         sendHeaders(s.id, fields, endStream: false)
         let from = conversation.sseResumePoint(request, since: since)
         let stream = SSEStream(chunked: false, tag: tag, lastSentID: from ?? conversation.feed.latestID,
-                               lastWrite: LoopClock.monotonicNanos(), catchingUp: from != nil)
+                               lastWrite: conversation.context.now(), catchingUp: from != nil)
         stream.http2Stream = s.id
         s.phase = .sse(stream)
         subscribe()
@@ -226,7 +226,7 @@ extension HTTP2Session {
                                 tag: CounterTag) {
         // RFC 8441 §5: "the server ... responds with a 200"; the stream then carries the frames.
         sendHeaders(s.id, [HPACKHeaderField(":status", "200"), HPACKHeaderField("date", dateValue)], endStream: false)
-        let w = WebSocketSession(echo: echo, mayPublish: mayPublish, tag: tag, config: config, now: LoopClock.monotonicNanos())
+        let w = WebSocketSession(echo: echo, mayPublish: mayPublish, tag: tag, config: config, now: conversation.context.now())
         w.http2Stream = s.id
         s.phase = .webSocket(w)
         if !echo {

@@ -75,7 +75,7 @@ final class HTTP2Session {
         var configuration = HTTP2Connection.Configuration()
         configuration.maxHeaderListSize = conversation.config.maxHeadBytes
         connection = HTTP2Connection(role: .server, configuration: configuration)
-        idleSince = LoopClock.monotonicNanos()
+        idleSince = conversation.context.now()
     }
 
     var config: ServerConfig { conversation.config }
@@ -96,7 +96,7 @@ final class HTTP2Session {
         enter(); defer { leaveEvent() }
         if connection.isFailed { return stats.addBytesIn(bytes.count, .http2Connection) }
         let runs = counter.scan(bytes)
-        perform(connection.receive(Array(bytes), now: UInt64(LoopClock.monotonicNanos())))
+        perform(connection.receive(Array(bytes), now: UInt64(conversation.context.now())))
         // After the actions: requests completed by these bytes are routed, so their tags are known.
         for run in runs {
             if run.streamID == 0 {
@@ -294,7 +294,7 @@ final class HTTP2Session {
             endedOrder.removeFirst(drop)
         }
         if let n = unroutedIn.removeValue(forKey: s.id) { stats.addBytesIn(n, tag) }
-        if streams.isEmpty { idleSince = LoopClock.monotonicNanos() }
+        if streams.isEmpty { idleSince = conversation.context.now() }
         closeIfDone()
     }
 

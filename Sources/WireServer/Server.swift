@@ -72,22 +72,9 @@ public final class Server {
     public func start() throws {
         Socket.raiseOpenFileLimit()
         signal(SIGPIPE, SIG_IGN)
-        let reuse = workers.count > 1
-        if reuse {
-            // SO_REUSEPORT would let us join *another* process's group on a busy port and share
-            // its connections. Claim the port alone first: a busy port fails here, with EADDRINUSE.
-            let probe = try Socket.listen(host: config.host, port: config.port, reusePort: false)
-            port = Socket.localPort(probe)
-            Socket.closeFD(probe)
-        } else {
-            port = config.port
-        }
-        let first = try Socket.listen(host: config.host, port: port, reusePort: reuse)
-        port = Socket.localPort(first)
-        var fds = [first]
-        for _ in 1..<max(1, workers.count) {
-            fds.append(try Socket.listen(host: config.host, port: port, reusePort: true))
-        }
+        let group = try Socket.listenGroup(host: config.host, port: config.port, count: workers.count)
+        port = group.port
+        let fds = group.fds
         for (w, fd) in zip(workers, fds) { w.startListening(fd: fd, port: port) }
         for w in workers { w.loop.start(name: "wirelab-loop-\(w.index)") }
         let gen = TickGenerator(feed: feed, loop: workers[0].loop)
