@@ -43,7 +43,7 @@ bench: release bench-perf bench-proxy
 bench-perf: release
 	@mkdir -p .build/bench
 	cc -O2 -o .build/bench/ws_fanout_client Tests/Bench/perf/ws_fanout_client.c
-	cc -O2 -o .build/bench/c_broadcaster Tests/Bench/perf/c_broadcaster.c
+	cc -O2 -o .build/bench/c_broadcaster Tests/Bench/perf/c_broadcaster.c -lpthread
 	$(PYTHON) Tests/Bench/perf/run_perf.py --bin $(RELEASE_BIN) --work .build/bench
 
 # `wirelab proxy`: WebSocket fan-out direct vs through the proxy vs through --delay 50 (ratios),

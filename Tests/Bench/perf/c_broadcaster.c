@@ -1,7 +1,10 @@
 /* c_broadcaster: the reference point for WireLab's WebSocket fan-out figures.
  *
  * The smallest honest server that does the same job as `wirelab serve` on /ws:
- *   - one thread, one epoll set, non-blocking sockets, TCP_NODELAY;
+ *   - one thread, one epoll set, non-blocking sockets, TCP_NODELAY (with --threads N: N such
+ *     threads, each with its own SO_REUSEPORT listener on the same port, its own epoll set and
+ *     its own clients, each writing the event on the same absolute time grid: no hand-over
+ *     between threads, the best an N-core broadcaster can do);
  *   - accepts connections, reads the HTTP upgrade request, answers 101 with
  *     Sec-WebSocket-Accept = Base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2);
  *   - a plain GET (no Sec-WebSocket-Key) gets the empty poll body
@@ -11,7 +14,7 @@
  *     frame and loops write() over every WebSocket socket. A short write is counted and the
  *     rest of that frame dropped (a reference loop, not a product: no output queues).
  *
- * usage: c_broadcaster [--port P] [--rate R] [--size B]
+ * usage: c_broadcaster [--port P] [--rate R] [--size B] [--threads N]
  * First stdout line: "c_broadcaster listening on http://127.0.0.1:PORT".
  * SIGTERM/SIGINT: prints a one-line summary to stderr and exits 0.
  */
@@ -21,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,17 +96,24 @@ enum { HEAD_CAP = 4096 };
 struct conn {
     char *head;      /* request bytes while reading a head; NULL when idle/upgraded */
     int head_len;
-    int ws_slot1;    /* 1 + index in ws_fds; 0 if not a WebSocket (calloc'd pages stay untouched until used) */
+    int ws_slot1;    /* 1 + index in its thread's ws_fds; 0 if not a WebSocket (calloc'd pages stay untouched until used) */
     int open;
 };
 
-static struct conn *conns;      /* indexed by fd */
+/* One thread's share: its listener, its epoll set, its WebSockets. */
+struct worker {
+    int lfd, epfd;
+    int *ws_fds;
+    int ws_count;
+    long long short_writes, frames_written, ticks;
+    pthread_t thread;
+};
+
+static struct conn *conns;      /* indexed by fd; an fd belongs to the one thread that accepted it */
 static int conn_cap;
-static int *ws_fds;
-static int ws_count;
-static int epfd;
 static volatile sig_atomic_t stop_flag;
-static long long short_writes, frames_written;
+static int g_size = 64;
+static int64_t g_interval, g_grid;   /* the shared absolute time grid */
 
 static int64_t wall_us(void) {
     struct timespec t; clock_gettime(CLOCK_REALTIME, &t);
@@ -115,18 +126,18 @@ static int64_t mono_ns(void) {
 
 static void on_signal(int s) { (void)s; stop_flag = 1; }
 
-static void close_conn(int fd) {
+static void close_conn(struct worker *w, int fd) {
     struct conn *c = &conns[fd];
     if (!c->open) return;
     if (c->ws_slot1) {
-        int last = ws_fds[--ws_count];
-        ws_fds[c->ws_slot1 - 1] = last;
+        int last = w->ws_fds[--w->ws_count];
+        w->ws_fds[c->ws_slot1 - 1] = last;
         conns[last].ws_slot1 = c->ws_slot1;
         c->ws_slot1 = 0;
     }
     free(c->head); c->head = NULL; c->head_len = 0;
     c->open = 0;
-    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
     close(fd);
 }
 
@@ -158,7 +169,7 @@ static int header_value(const char *head, const char *name, char *out, size_t ca
     return -1;
 }
 
-static void handle_head(int fd) {
+static void handle_head(struct worker *w, int fd) {
     struct conn *c = &conns[fd];
     char key[128];
     if (header_value(c->head, "Sec-WebSocket-Key", key, sizeof key - 40) == 0) {
@@ -171,9 +182,9 @@ static void handle_head(int fd) {
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Accept: %s\r\n\r\n", acc);
         free(c->head); c->head = NULL; c->head_len = 0;
-        if (write_all(fd, resp, (size_t)n) != 0) { close_conn(fd); return; }
-        ws_fds[ws_count++] = fd;
-        c->ws_slot1 = ws_count;
+        if (write_all(fd, resp, (size_t)n) != 0) { close_conn(w, fd); return; }
+        w->ws_fds[w->ws_count++] = fd;
+        c->ws_slot1 = w->ws_count;
     } else {
         static const char body[] = "{\"events\":[],\"next\":0,\"missed\":0}";
         char resp[256];
@@ -181,25 +192,25 @@ static void handle_head(int fd) {
                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                          "Cache-Control: no-store\r\n\r\n%s", sizeof body - 1, body);
         free(c->head); c->head = NULL; c->head_len = 0;   /* idle keep-alive holds no buffer */
-        if (write_all(fd, resp, (size_t)n) != 0) close_conn(fd);
+        if (write_all(fd, resp, (size_t)n) != 0) close_conn(w, fd);
     }
 }
 
-static void on_readable(int fd) {
+static void on_readable(struct worker *w, int fd) {
     struct conn *c = &conns[fd];
     if (c->ws_slot1) {
         char sink[4096];
         for (;;) {
             ssize_t r = read(fd, sink, sizeof sink);
             if (r > 0) continue;
-            if (r == 0 || (errno != EAGAIN && errno != EINTR)) close_conn(fd);
+            if (r == 0 || (errno != EAGAIN && errno != EINTR)) close_conn(w, fd);
             return;
         }
     }
     for (;;) {
         if (!c->head) { c->head = malloc(HEAD_CAP + 1); c->head_len = 0; }
         ssize_t r = read(fd, c->head + c->head_len, (size_t)(HEAD_CAP - c->head_len));
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) { close_conn(fd); return; }
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) { close_conn(w, fd); return; }
         if (r < 0) {
             if (c->head_len == 0) { free(c->head); c->head = NULL; }
             return;
@@ -209,15 +220,15 @@ static void on_readable(int fd) {
         char *end = strstr(c->head, "\r\n\r\n");
         if (end) {
             /* one request at a time (the bench clients never pipeline) */
-            handle_head(fd);
+            handle_head(w, fd);
             return;
         }
-        if (c->head_len >= HEAD_CAP) { close_conn(fd); return; }
+        if (c->head_len >= HEAD_CAP) { close_conn(w, fd); return; }
     }
 }
 
-static void broadcast(long long id, int size) {
-    static char json[70000], frame[70016];
+static void broadcast(struct worker *w, long long id, int size) {
+    char json[70000], frame[70016];   /* per thread (on its stack) */
     int n = snprintf(json, 64, "{\"id\":%lld,\"ts\":%lld,\"topic\":\"tick\",\"data\":\"", id, (long long)wall_us());
     memset(json + n, 'x', (size_t)size); n += size;
     json[n++] = '"'; json[n++] = '}';
@@ -227,84 +238,113 @@ static void broadcast(long long id, int size) {
     else { frame[h++] = 126; frame[h++] = (char)(n >> 8); frame[h++] = (char)(n & 0xff); }
     memcpy(frame + h, json, (size_t)n);
     size_t total = h + (size_t)n;
-    for (int i = 0; i < ws_count; i++) {
-        ssize_t w = write(ws_fds[i], frame, total);
-        if (w == (ssize_t)total) frames_written++;
-        else short_writes++;
+    for (int i = 0; i < w->ws_count; i++) {
+        ssize_t r = write(w->ws_fds[i], frame, total);
+        if (r == (ssize_t)total) w->frames_written++;
+        else w->short_writes++;
     }
 }
 
+/* One thread's loop: accept, read heads, and on every grid tick write the event to its clients. */
+static void *run_worker(void *arg) {
+    struct worker *w = arg;
+    int one = 1;
+    struct epoll_event evs[512];
+    while (!stop_flag) {
+        int timeout = 200;           /* wakes now and then to see stop_flag */
+        if (g_interval > 0) {
+            int64_t due = g_grid + (w->ticks + 1) * g_interval - mono_ns();
+            timeout = due <= 0 ? 0 : (int)((due + 999999) / 1000000);
+            if (timeout > 200) timeout = 200;
+        }
+        int n = epoll_wait(w->epfd, evs, 512, timeout);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == w->lfd) {
+                for (;;) {
+                    int cfd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (cfd < 0) break;
+                    if (cfd >= conn_cap) { close(cfd); continue; }
+                    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    conns[cfd].open = 1; conns[cfd].ws_slot1 = 0;
+                    struct epoll_event ce = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = cfd};
+                    epoll_ctl(w->epfd, EPOLL_CTL_ADD, cfd, &ce);
+                }
+            } else {
+                on_readable(w, fd);
+            }
+        }
+        if (g_interval > 0 && mono_ns() >= g_grid + (w->ticks + 1) * g_interval) {
+            w->ticks++;
+            broadcast(w, w->ticks, g_size);
+        }
+    }
+    return NULL;
+}
+
+static int listen_on(int port) {
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 4096) != 0) { perror("bind/listen"); exit(1); }
+    return lfd;
+}
+
 int main(int argc, char **argv) {
-    int port = 0, size = 64;
+    int port = 0, nthreads = 1;
     double rate = 10;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--rate")) rate = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
-        else { fprintf(stderr, "usage: c_broadcaster [--port P] [--rate R] [--size B]\n"); return 2; }
+        else if (!strcmp(argv[i], "--size")) g_size = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads")) nthreads = atoi(argv[i + 1]);
+        else { fprintf(stderr, "usage: c_broadcaster [--port P] [--rate R] [--size B] [--threads N]\n"); return 2; }
     }
-    if (size < 0 || size > 60000) size = 64;
+    if (g_size < 0 || g_size > 60000) g_size = 64;
+    if (nthreads < 1 || nthreads > 64) { fprintf(stderr, "c_broadcaster: --threads must be 1...64\n"); return 2; }
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     conn_cap = (int)rl.rlim_cur + 16;
     conns = calloc((size_t)conn_cap, sizeof *conns);
-    ws_fds = calloc((size_t)conn_cap, sizeof *ws_fds);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
 
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 4096) != 0) { perror("bind/listen"); return 1; }
-    socklen_t al = sizeof a;
-    getsockname(lfd, (struct sockaddr *)&a, &al);
-    printf("c_broadcaster listening on http://127.0.0.1:%d\n", ntohs(a.sin_port));
+    /* Every thread listens on the same port (SO_REUSEPORT: the kernel spreads connections). */
+    struct worker *ws = calloc((size_t)nthreads, sizeof *ws);
+    for (int t = 0; t < nthreads; t++) {
+        ws[t].lfd = listen_on(port);
+        if (port == 0) {
+            struct sockaddr_in a; socklen_t al = sizeof a;
+            getsockname(ws[t].lfd, (struct sockaddr *)&a, &al);
+            port = ntohs(a.sin_port);
+        }
+        ws[t].ws_fds = calloc((size_t)conn_cap, sizeof *ws[t].ws_fds);
+        ws[t].epfd = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = ws[t].lfd};
+        epoll_ctl(ws[t].epfd, EPOLL_CTL_ADD, ws[t].lfd, &ev);
+    }
+    printf("c_broadcaster listening on http://127.0.0.1:%d\n", port);
     fflush(stdout);
 
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
-
-    int64_t interval = rate > 0 ? (int64_t)(1e9 / rate) : 0;
-    int64_t grid = mono_ns();
-    long long tick = 0;
-    struct epoll_event evs[512];
-    while (!stop_flag) {
-        int timeout = -1;
-        if (interval > 0) {
-            int64_t due = grid + (tick + 1) * interval - mono_ns();
-            timeout = due <= 0 ? 0 : (int)((due + 999999) / 1000000);
-        }
-        int n = epoll_wait(epfd, evs, 512, timeout);
-        for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (fd == lfd) {
-                for (;;) {
-                    int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                    if (cfd < 0) break;
-                    if (cfd >= conn_cap) { close(cfd); continue; }
-                    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    conns[cfd].open = 1; conns[cfd].ws_slot1 = 0;
-                    struct epoll_event ce = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = cfd};
-                    epoll_ctl(epfd, EPOLL_CTL_ADD, cfd, &ce);
-                }
-            } else {
-                on_readable(fd);
-            }
-        }
-        if (interval > 0 && mono_ns() >= grid + (tick + 1) * interval) {
-            tick++;
-            broadcast(tick, size);
-        }
+    g_interval = rate > 0 ? (int64_t)(1e9 / rate) : 0;
+    g_grid = mono_ns();
+    for (int t = 1; t < nthreads; t++) pthread_create(&ws[t].thread, NULL, run_worker, &ws[t]);
+    run_worker(&ws[0]);
+    long long ticks = ws[0].ticks, frames = 0, shorts = 0;
+    int websockets = 0;
+    for (int t = 0; t < nthreads; t++) {
+        if (t > 0) pthread_join(ws[t].thread, NULL);
+        frames += ws[t].frames_written; shorts += ws[t].short_writes; websockets += ws[t].ws_count;
     }
-    fprintf(stderr, "c_broadcaster: %lld events, %lld frames written, %lld short writes, %d websockets\n",
-            tick, frames_written, short_writes, ws_count);
+    fprintf(stderr, "c_broadcaster: %lld events, %lld frames written, %lld short writes, %d websockets, %d threads\n",
+            ticks, frames, shorts, websockets, nthreads);
     return 0;
 }
