@@ -49,11 +49,12 @@ final class ProxyWorker {
 
     func forget(_ relay: Relay) { relays[ObjectIdentifier(relay)] = nil }
 
-    /// --cut-every: every relay of this loop closes at once.
+    /// --cut-every: every relay of this loop that was open at the cut's instant closes at once.
     private func scheduleCut(_ cuts: CutSchedule) {
-        cutTimer = loop.schedule(atNanos: cuts.nextCut(after: LoopClock.monotonicNanos())) { [self] in
+        let due = cuts.nextCut(after: LoopClock.monotonicNanos())
+        cutTimer = loop.schedule(atNanos: due) { [self] in
             counters.fired.cutRounds += 1
-            for relay in Array(relays.values) {
+            for relay in Array(relays.values) where CutSchedule.cuts(acceptedAt: relay.acceptedAt, cutAt: due) {
                 counters.fired.cut += 1
                 relay.close()
             }

@@ -44,6 +44,8 @@ final class Relay {
     var response: RelayDirection         // server → client
     var idle: IdleTimer?
     var killer: WebSocketKiller?
+    /// When the client's connection was accepted (--cut-every spares what came after a cut).
+    let acceptedAt: Int64
     private var timer: LoopTimer?
     private var timerDeadline = Int64.max
     private let bound: Int
@@ -52,6 +54,7 @@ final class Relay {
         self.worker = worker
         let config = worker.config
         down = RelaySocket(fd: fd)
+        acceptedAt = now
         state = .connecting(deadline: now + Relay.connectTimeoutNanos)
         request = RelayDirection(config.directionSettings(request: true), now: now, seed: worker.nextSeed())
         response = RelayDirection(config.directionSettings(request: false), now: now, seed: worker.nextSeed())

@@ -21,7 +21,10 @@ public struct WebSocketKiller {
 
 /// The cutter: `--cut-every S` (PROTOCOL.md §7), a restart or failover that closes every
 /// connection at once, every S s from the proxy's start. Every loop uses the same grid, so the
-/// cuts of all loops land together.
+/// cuts of all loops land together. A cut at instant T closes the connections that were open at
+/// T: each loop runs its cut a little after T (later still on a busy machine), and a client that
+/// one loop cut and that reconnected at once may already sit on another loop by then. That new
+/// connection came after the failover, so it lives until the next cut.
 public struct CutSchedule {
     public let start: Int64
     public let periodNanos: Int64
@@ -36,4 +39,7 @@ public struct CutSchedule {
         guard now >= start else { return start + periodNanos }
         return start + ((now - start) / periodNanos + 1) * periodNanos
     }
+
+    /// Whether the cut due at `cutAt` closes a connection accepted at `acceptedAt`.
+    public static func cuts(acceptedAt: Int64, cutAt: Int64) -> Bool { acceptedAt < cutAt }
 }

@@ -167,6 +167,16 @@ final class SmallImpairmentTests: XCTestCase {
         XCTAssertEqual(cuts.nextCut(after: 100 + 15 * second), 100 + 20 * second)
     }
 
+    /// A cut closes what was open at its instant, even when a loop runs it late; a client that
+    /// reconnected after the instant (onto a loop still about to cut) is spared until the next.
+    func testACutSparesConnectionsAcceptedAfterItsInstant() {
+        let cutAt = 100 + 10 * second
+        XCTAssertTrue(CutSchedule.cuts(acceptedAt: 100, cutAt: cutAt))
+        XCTAssertTrue(CutSchedule.cuts(acceptedAt: cutAt - 1, cutAt: cutAt))
+        XCTAssertFalse(CutSchedule.cuts(acceptedAt: cutAt, cutAt: cutAt))
+        XCTAssertFalse(CutSchedule.cuts(acceptedAt: cutAt + 30 * ms, cutAt: cutAt))
+    }
+
     func testUpstreamURLs() {
         XCTAssertTrue(ProxyConfig.parseUpstream("http://127.0.0.1:8080")! == ("127.0.0.1", 8080))
         XCTAssertTrue(ProxyConfig.parseUpstream("http://localhost:9/sse?x=1")! == ("localhost", 9))
