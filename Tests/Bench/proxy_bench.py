@@ -7,6 +7,13 @@
    p50 <= 50 ms + 1.5 x direct p50 (one way: the server's push crosses the proxy once).
 2. `--bandwidth 800` carries 1 MB in 10 s +- 10%.
 
+Each run also prints the CPU each process spent per copy (µs, utime + stime from /proc/PID/stat
+over the measuring window, divided by clients x 10 events/s x seconds): a figure the rest of the
+machine's load moves far less than latency. Each round prints every run's ratios to that round's
+direct run. A/B: `--variant 'NAME=PROXY ARGS'` adds a run to every round (`--variant 'loops 2=--loops 2'`),
+`--variant-bin NAME=PATH` runs that variant's proxy from another build; `--only direct,proxy`
+drops runs; `-n` sets the clients (where the 1.5x holds: try 2000, 5000, 10000).
+
 Each line says `meets target` or `MISSES target`; the script exits non-zero only when the bench
 itself broke. The proxy needs two sockets per client: with an open-file hard limit below
 2 x N + 64 it cannot hold N clients, so N is lowered to what the limit allows, and said.
