@@ -188,6 +188,9 @@ def main():
             print(f"  round {r + 1} {name:9} p50 {res['p50_ms']:8.2f} ms  p99 {res['p99_ms']:8.2f} ms  "
                   f"connected {res['connected']}  missed {res['missed']}  load {res['load_average']:.1f}  "
                   f"CPU µs per copy: {cpu}", flush=True)
+            if res["p50_ms"] > 1000:
+                print(f"    (behind: half the copies took over 1 s, 10 events' worth; the machine did not keep "
+                      f"up, and CPU per copy, counted against what was published, is understated)", flush=True)
         if "direct" in runs and len(runs) > 1:
             d = runs["direct"][-1]
             ratios = "  ".join(f"{name} p50 {runs[name][-1]['p50_ms'] / d['p50_ms']:.2f}x "
@@ -205,6 +208,11 @@ def main():
                          for k in keys)
 
     print()
+    loads = [x["load_average"] for v in runs.values() for x in v]
+    cores = os.cpu_count() or 1
+    if loads and max(loads) > cores:
+        print(f"load average up to {max(loads):.1f} on {cores} cores: other work shared the cores, so the latency "
+              f"ratios are polluted; the CPU per copy figures much less so")
     for name in runs:
         print(f"median CPU µs per copy, {name}: {med_cpu(name)}")
     if "direct" in runs and "proxy" in runs:
