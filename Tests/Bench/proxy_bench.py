@@ -9,7 +9,8 @@
 
 Each run also prints the CPU each process spent per copy (µs, utime + stime from /proc/PID/stat
 over the measuring window, divided by clients x 10 events/s x seconds): a figure the rest of the
-machine's load moves far less than latency. Each round prints every run's ratios to that round's
+machine's load moves far less than latency; and how often per copy each process slept (woke up
+again: one wake-up per copy means no batching) and was preempted (/proc/PID/task/*/status). Each round prints every run's ratios to that round's
 direct run. A/B: `--variant 'NAME=PROXY ARGS'` adds a run to every round (`--variant 'loops 2=--loops 2'`),
 `--variant-bin NAME=PATH` runs that variant's proxy from another build; `--only direct,proxy`
 drops runs; `-n` sets the clients (where the 1.5x holds: try 2000, 5000, 10000).
@@ -53,6 +54,23 @@ def cpu_seconds(pid):
         return None
 
 
+def context_switches(pid):
+    """(voluntary, involuntary) context switches of all a process's threads: a loop thread that
+    sleeps in epoll_wait switches voluntarily, one that a woken thread pushes off its core does not."""
+    v = nv = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        v += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches"):
+                        nv += int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return v, nv
+
+
 def fanout(args, port, n, pids):
     """One fan-out run. The processes in `pids` (name -> pid, plus the client) are sampled for CPU
     time from the moment every client is connected, for `--seconds`: CPU per copy is CPU seconds /
@@ -62,16 +80,22 @@ def fanout(args, port, n, pids):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pids = dict(pids, client=p.pid)
     cpu = {}
+    switches = {}
 
     def sample():
         for line in p.stderr:                        # the client says when its window opens
             if "window open" in line and not cpu:
                 t0 = time.monotonic()
                 before = {k: cpu_seconds(v) for k, v in pids.items()}
+                sw_before = {k: context_switches(v) for k, v in pids.items()}
                 time.sleep(args.seconds * 0.9)       # inside the window, before its grace period
                 after = {k: cpu_seconds(v) for k, v in pids.items()}
+                sw_after = {k: context_switches(v) for k, v in pids.items()}
                 cpu.update({k: after[k] - before[k] for k in pids if None not in (before[k], after[k])})
                 cpu["elapsed"] = time.monotonic() - t0
+                for k in pids:
+                    if None not in (sw_before[k], sw_after[k]):
+                        switches[k] = (sw_after[k][0] - sw_before[k][0], sw_after[k][1] - sw_before[k][1])
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
@@ -86,6 +110,9 @@ def fanout(args, port, n, pids):
     res = json.loads(out.strip().splitlines()[-1])
     copies = res["connected"] * 10 * cpu.get("elapsed", 0)       # the server publishes 10 events/s
     res["cpu_us_per_copy"] = {k: round(v * 1e6 / copies, 2) for k, v in cpu.items() if k != "elapsed" and copies}
+    # Per copy: how often each process slept (woke up again) and was pushed off its core.
+    res["sleeps_per_copy"] = {k: round(v[0] / copies, 4) for k, v in switches.items() if copies}
+    res["preempted_per_copy"] = {k: round(v[1] / copies, 4) for k, v in switches.items() if copies}
     res["load_average"] = round(os.getloadavg()[0], 2)
     return res
 
@@ -188,6 +215,8 @@ def main():
             print(f"  round {r + 1} {name:9} p50 {res['p50_ms']:8.2f} ms  p99 {res['p99_ms']:8.2f} ms  "
                   f"connected {res['connected']}  missed {res['missed']}  load {res['load_average']:.1f}  "
                   f"CPU µs per copy: {cpu}", flush=True)
+            wake = "  ".join(f"{k} {v:.3f}/{res['preempted_per_copy'][k]:.3f}" for k, v in res["sleeps_per_copy"].items())
+            print(f"    per copy, sleeps/preemptions: {wake}", flush=True)
             if res["p50_ms"] > 1000:
                 print(f"    (behind: half the copies took over 1 s, 10 events' worth; the machine did not keep "
                       f"up, and CPU per copy, counted against what was published, is understated)", flush=True)
