@@ -30,7 +30,7 @@ let package = Package(
         // The teaching kit: `inspect`, lessons, the model.
         .target(name: "WireLessons", dependencies: ["WireCodec", "WireLoop", "WireServer", "WireMeasure"]),
         // `wirelab proxy`: a network you can set (delay, jitter, bandwidth, middleboxes).
-        .target(name: "WireProxy", dependencies: ["WireLoop", "WireCodec"], exclude: ["README.md"]),
+        .target(name: "WireProxy", dependencies: ["WireLoop", "WireCodec"], exclude: ["README.md"], swiftSettings: hotPath),
         // The command line.
         .executableTarget(name: "wirelab", dependencies: ["WireServer", "WireMeasure", "WireLessons", "WireProxy"]),
 

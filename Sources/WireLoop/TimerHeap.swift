@@ -13,7 +13,15 @@ public final class LoopTimer {
 }
 
 struct TimerHeap {
-    private var heap: [LoopTimer] = []
+    /// The key is kept beside the timer so that sifting compares plain integers and never
+    /// touches (retains) the timer objects: a proxy with `--delay` adds and pops one timer per
+    /// relayed message.
+    private struct Entry {
+        let deadline: Int64
+        let sequence: UInt64            // ties broken by insertion order
+        let timer: LoopTimer
+    }
+    private var heap: [Entry] = []
     private var nextSequence: UInt64 = 0
 
     var isEmpty: Bool { heap.isEmpty }
@@ -21,8 +29,8 @@ struct TimerHeap {
 
     mutating func add(deadline: Int64, action: @escaping () -> Void) -> LoopTimer {
         let timer = LoopTimer(deadline: deadline, sequence: nextSequence, action: action)
+        heap.append(Entry(deadline: deadline, sequence: nextSequence, timer: timer))
         nextSequence &+= 1
-        heap.append(timer)
         siftUp(heap.count - 1)
         return timer
     }
@@ -32,37 +40,46 @@ struct TimerHeap {
         guard let first = heap.first, first.deadline <= now else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty { heap[0] = last; siftDown(0) }
-        return first
+        return first.timer
     }
 
     /// Drops cancelled timers sitting at the top so `earliestDeadline` is meaningful.
     mutating func dropCancelledHead() {
-        while let first = heap.first, first.isCancelled {
+        while let first = heap.first, first.timer.isCancelled {
             let last = heap.removeLast()
             if !heap.isEmpty { heap[0] = last; siftDown(0) }
         }
     }
 
-    private func less(_ a: LoopTimer, _ b: LoopTimer) -> Bool {
-        a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence
+    /// Compares two entries in place: reading the keys through the buffer copies no entry, so
+    /// no timer is retained and released on the way.
+    @inline(__always)
+    private static func less(_ b: UnsafeMutableBufferPointer<Entry>, _ i: Int, _ j: Int) -> Bool {
+        let di = b[i].deadline, dj = b[j].deadline
+        return di != dj ? di < dj : b[i].sequence < b[j].sequence
     }
     private mutating func siftUp(_ index: Int) {
-        var child = index
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if !less(heap[child], heap[parent]) { break }
-            heap.swapAt(child, parent); child = parent
+        heap.withUnsafeMutableBufferPointer { b in
+            var child = index
+            while child > 0 {
+                let parent = (child - 1) / 2
+                if !Self.less(b, child, parent) { break }
+                b.swapAt(child, parent); child = parent
+            }
         }
     }
     private mutating func siftDown(_ index: Int) {
-        var parent = index
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count && less(heap[left], heap[smallest]) { smallest = left }
-            if right < heap.count && less(heap[right], heap[smallest]) { smallest = right }
-            if smallest == parent { return }
-            heap.swapAt(parent, smallest); parent = smallest
+        heap.withUnsafeMutableBufferPointer { b in
+            var parent = index
+            let n = b.count
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < n && Self.less(b, left, smallest) { smallest = left }
+                if right < n && Self.less(b, right, smallest) { smallest = right }
+                if smallest == parent { return }
+                b.swapAt(parent, smallest); parent = smallest
+            }
         }
     }
 }

@@ -108,7 +108,7 @@ public final class Proxy {
 
     public init(config: ProxyConfig) {
         self.config = config
-        var loops = config.loops > 0 ? config.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var loops = config.loops > 0 ? config.loops : Proxy.defaultLoops(cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #if !os(Linux)
         loops = 1   // SO_REUSEPORT does not balance connections outside Linux.
         #endif
@@ -117,6 +117,15 @@ public final class Proxy {
             workers.append(ProxyWorker(index: i, loop: EventLoop(index: i), config: config, seed: seeder.next()))
         }
     }
+
+    /// Loop threads without `--loops`: half the cores, at least one (PROTOCOL.md §7). A lab proxy
+    /// shares its machine with the server (one loop per core) and the clients. A relayed message
+    /// costs about one recv and one send of kernel time, the same whatever the thread count, so
+    /// more loops buy no throughput once the cores are shared; they only add threads to schedule,
+    /// and each loop wakes for fewer messages per epoll_wait. On 2 cores, 5,000 WebSocket
+    /// clients at 10 events/s got their events sooner through 1 loop than through 2 in every
+    /// alternating round (`proxy_bench.py --variant 'loops 1=--loops 1'`).
+    public static func defaultLoops(cores: Int) -> Int { max(1, cores / 2) }
 
     /// Sockets the proxy needs for `connections` relays, plus listeners and loop fds.
     public static func filesNeeded(connections: Int) -> Int { 2 * connections + 64 }

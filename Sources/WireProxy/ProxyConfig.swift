@@ -9,7 +9,7 @@ public struct ProxyConfig {
     public var upstreamURL = "http://127.0.0.1:8080"
     public var host = "127.0.0.1"
     public var port = 0
-    public var loops = 0                  // 0: one per core
+    public var loops = 0                  // 0: half the cores, at least one (Proxy.defaultLoops)
 
     public var delayMs = 0.0
     public var jitterMs = 0.0

@@ -121,43 +121,54 @@ final class Relay {
         guard !isClosed, !s.readEnded else { return }
         let buffer = worker.readBuffer
         let now = LoopClock.monotonicNanos()
+        let dir = fromClient ? request : response
+        var bytesIn = 0
+        // True while every read went straight out whole (the fast path): then no queue, interest or
+        // timer changed, and flushBoth, which would only find that out, is skipped. One relayed
+        // message then costs one recv and one send and nothing else (PROTOCOL.md §7).
+        var settled = true
         reading: for _ in 0..<4 {      // at most 4 buffers per wake-up: one busy peer cannot starve the rest
-            let held = fromClient ? request.heldBytes : response.heldBytes
-            if held >= bound { s.readPaused = true; break reading }     // backpressure
+            if dir.heldBytes >= bound { s.readPaused = true; settled = false; break reading }     // backpressure
             switch Socket.read(s.fd, into: buffer) {
             case .bytes(let n):
-                if fromClient { worker.counters.downstreamBytesIn += n } else { worker.counters.upstreamBytesIn += n }
-                idle?.touch(now: now)
+                bytesIn += n
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                if fromClient { relayIn(bytes, into: request, sink: isOpen && up?.writeShut == false ? up : nil, now: now) }
-                else { relayIn(bytes, into: response, sink: down, now: now) }
+                let sink = fromClient ? (isOpen && up?.writeShut == false ? up : nil) : down
+                if !relayIn(bytes, into: dir, sink: sink, now: now) { settled = false }
                 if isClosed { return }
                 if n < buffer.count { break reading }        // the kernel had no more
             case .wouldBlock:
                 break reading
             case .closed:
                 s.readEnded = true
-                if fromClient { request.endInput(now: now) } else { response.endInput(now: now) }
+                dir.endInput(now: now)
+                settled = false
                 break reading
             }
         }
-        flushBoth()
+        if bytesIn > 0 {
+            idle?.touch(now: now)       // only moves the deadline later: the timer may stay as it is
+            if fromClient { worker.counters.downstreamBytesIn += bytesIn } else { worker.counters.upstreamBytesIn += bytesIn }
+        }
+        if !settled { flushBoth() }
     }
 
     /// The fast path: a transparent direction with nothing queued writes straight from the read
-    /// buffer; otherwise the bytes enter the direction's pipeline.
-    private func relayIn(_ bytes: UnsafeRawBufferPointer, into dir: RelayDirection, sink: RelaySocket?, now: Int64) {
+    /// buffer; otherwise the bytes enter the direction's pipeline. Returns true when the bytes
+    /// went out whole on the fast path (nothing was queued).
+    private func relayIn(_ bytes: UnsafeRawBufferPointer, into dir: RelayDirection, sink: RelaySocket?, now: Int64) -> Bool {
         if dir.isTransparent, dir.ready.isEmpty, let sink {
             switch Socket.write(sink.fd, bytes) {
             case .bytes(let n):
                 countOut(n, to: sink)
-                if n < bytes.count { dir.ready.append(Array(bytes[n...])) }
+                if n == bytes.count { return true }
+                dir.ready.append(Array(bytes[n...]))
             case .wouldBlock:
                 dir.ready.append(Array(bytes))
             case .closed:
                 close()
             }
-            return
+            return false
         }
         if dir.push(Array(bytes), now: now) {
             // A 101 went by: requests are not HTTP anymore, and the WebSocket killer starts its
@@ -165,6 +176,7 @@ final class Relay {
             killer?.switchedProtocols(now: now + ProxyConfig.nanos(ms: worker.config.delayMs))
             request.stopParsingRequests(now: now)
         }
+        return false
     }
 
     private func countOut(_ n: Int, to sink: RelaySocket) {

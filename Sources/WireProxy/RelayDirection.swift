@@ -68,6 +68,7 @@ public final class RelayDirection {
 
     /// Bytes held in every stage (the backpressure measure).
     public var heldBytes: Int {
+        if isTransparent { return ready.count }     // no other stage ever holds a byte
         var n = pacerQueue.count + delay.heldBytes + ready.count
         switch transform {
         case .none: break

@@ -26,7 +26,7 @@ enum ProxyCommand {
             Option(name: "strip-upgrade", kind: .flag, valueName: "", defaultValue: nil, help: "remove Upgrade and Connection: upgrade from requests"),
             Option(name: "kill-ws-after", kind: .number(0...86_400_000), valueName: "MS", defaultValue: nil, help: "reset (TCP RST) a connection MS ms after it switched to WebSocket"),
             Option(name: "cut-every", kind: .number(0.001...86_400), valueName: "S", defaultValue: nil, help: "every S s close every connection at once"),
-            Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads"),
+            Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "half the cores, at least 1", help: "event-loop threads"),
         ],
         discussion: """
         What each impairment models (PROTOCOL.md §7):

@@ -168,6 +168,26 @@ class TestProxyBytes(unittest.TestCase):
         self.assertEqual((c["downstream"]["bytes_in"], c["upstream"]["bytes_out"]), (n, n))
         self.assertEqual((c["upstream"]["bytes_in"], c["downstream"]["bytes_out"]), (n, n))
 
+    def test_small_messages_one_at_a_time_come_back_in_order_and_counted(self):
+        # The relay's fast path: each 64-byte message is its own read, written straight on, with
+        # nothing queued. Every message must still come back whole, in order, and be counted.
+        count, size = 2000, 64
+        with Upstream(echo) as up, WirelabProxy(up.url) as px:
+            s = dial(px.port)
+            got = bytearray()
+            for i in range(count):
+                msg = (b"%08d" % i) * (size // 8)
+                s.sendall(msg)
+                if i % 50 == 49:                 # read back as we go: small reads, no backlog
+                    got += recv_exactly(s, (i + 1) * size - len(got))
+            got += recv_exactly(s, count * size - len(got))
+            s.close()
+        want = b"".join((b"%08d" % i) * (size // 8) for i in range(count))
+        self.assertTrue(bytes(got) == want, "every message back, whole and in order")
+        c = px.counters
+        self.assertEqual((c["downstream"]["bytes_in"], c["upstream"]["bytes_out"]), (count * size,) * 2)
+        self.assertEqual((c["upstream"]["bytes_in"], c["downstream"]["bytes_out"]), (count * size,) * 2)
+
     def test_a_response_still_in_the_delay_line_when_the_server_closes_arrives_whole(self):
         size = 300_000
         with Upstream(http_blob(size)) as up, WirelabProxy(up.url, "--delay", "40") as px:

@@ -107,6 +107,12 @@ final class InProcessProxyTests: XCTestCase {
         XCTAssertEqual(proxy.shutdown().fired.stripUpgrade, 1)
     }
 
+    func testWithoutLoopsTheProxyTakesHalfTheCoresAtLeastOne() {
+        // PROTOCOL.md §7: the proxy shares its machine with the server and the clients.
+        XCTAssertEqual([1, 2, 3, 4, 16].map { Proxy.defaultLoops(cores: $0) }, [1, 1, 1, 2, 8])
+        XCTAssertEqual(Proxy.defaultLoops(cores: 0), 1, "sysconf failing still gives one loop")
+    }
+
     func testARefusingUpstreamGets502AndTheNextClientToo() throws {
         // A port that was free a moment ago: nothing listens there.
         let probe = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
