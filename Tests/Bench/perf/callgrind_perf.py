@@ -11,6 +11,8 @@ move with the machine's load (Tests/Bench/perf/README.md, "Instruction counts").
           copies counted by the server's own /stats.
   sweep   instructions per housekeeping sweep (`Worker.housekeeping`: timeouts and heartbeats,
           PROTOCOL.md §9) with N idle WebSockets and --rate 0, and per connection swept.
+  cpu     (not by default, not under valgrind) server CPU seconds per `GET /poll` from /proc,
+          wirelab --loops 1 vs nginx one worker, 3 alternating rounds.
 
 Run from the package root after `swift build -c release` and `make bench-perf`'s C programs:
     python3 Tests/Bench/perf/callgrind_perf.py [--only poll,fanout,sweep] [--clients N]
@@ -202,6 +204,50 @@ def fig_sweep(args, R):
                   "instructions_per_connection": round(per / args.clients, 1)}
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fig_cpu(args, R):
+    """Not under valgrind: server CPU time (user + system, /proc) per `GET /poll`, wirelab
+    `--loops 1` and nginx with one worker, 3 alternating rounds of wrk -t1 -c50 (system time
+    included, so it moves a little with the machine; the ratio per round is what to read)."""
+    work = os.path.abspath(args.work)
+    port = free_port()
+    w = start([args.bin, "serve", "--host", "127.0.0.1", "--port", str(port), "--rate", "0", "--loops", "1"],
+              port, os.path.join(work, "cpu.wirelab.log"))
+    d = os.path.join(work, "nginx-cpu")
+    os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
+    nport = free_port()
+    with open(os.path.join(HERE, "nginx.conf.in")) as f:
+        conf = f.read().replace("@DIR@", d).replace("@PORT@", str(nport)).replace("@WORKERS@", "1")
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(conf.replace("master_process on;", "master_process off;"))
+    n = start([nginx_path(), "-p", d, "-c", os.path.join(d, "nginx.conf"), "-e", os.path.join(d, "nginx-error.log")],
+              nport, os.path.join(work, "cpu.nginx.log"))
+    rounds = []
+    try:
+        for p in (port, nport):
+            wrk_requests(p, 1)     # warm-up
+        for r in range(3):
+            got = {}
+            for name, p, pid in ((("wirelab", port, w.pid), ("nginx", nport, n.pid))[::1 if r % 2 == 0 else -1]):
+                c0 = cpu_seconds(pid)
+                k = wrk_requests(p, args.seconds)
+                got[name] = (cpu_seconds(pid) - c0) * 1e6 / k
+            rounds.append(got)
+            log(f"cpu round {r + 1}: wirelab {got['wirelab']:.2f} µs/request, nginx {got['nginx']:.2f}, "
+                f"ratio {got['wirelab'] / got['nginx']:.2f}")
+    finally:
+        stop(w)
+        stop(n, signal.SIGTERM)
+    ratios = sorted(g["wirelab"] / g["nginx"] for g in rounds)
+    R["cpu"] = {"rounds_us_per_request": rounds, "median_ratio": round(ratios[1], 2),
+                "load_average": os.getloadavg()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", default=".build/release/wirelab")
@@ -212,7 +258,7 @@ def main():
     args = ap.parse_args()
     R = {}
     for name in args.only.split(","):
-        {"poll": fig_poll, "fanout": fig_fanout, "sweep": fig_sweep}[name](args, R)
+        {"poll": fig_poll, "fanout": fig_fanout, "sweep": fig_sweep, "cpu": fig_cpu}[name](args, R)
     print(json.dumps(R, indent=1))
 
 
