@@ -312,9 +312,7 @@ public struct HTTPRequestParser {
 
     /// The next LF at or after `from`. Only called inside a head, which ends with an LF.
     private static func lf(_ p: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
-        var i = from
-        while p[i] != httpLF { i += 1 }
-        return i
+        httpFirstLF(p, from: from)!      // the head is complete: it ends with an LF
     }
 
     /// The line from `start` up to the LF at `lf`, minus one CR before the LF.

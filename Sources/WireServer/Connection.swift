@@ -71,6 +71,15 @@ final class Connection: FDHandler {
 
     /// An event published on the feed (the worker's broadcast).
     func deliver(_ event: PublishedEvent, webSocket: Bool) {
+        // The common case first (Conversation.liveWebSocketFrame): one frame to an idle socket.
+        // Written whole, nothing changed that the conversation must hear about (its queue was
+        // and is empty), so no actions are applied; otherwise (a short write, a closed peer)
+        // `apply` tells it, as after any event.
+        if webSocket, pendingOutput == 0, let (frame, tag) = conversation.liveWebSocketFrame(event) {
+            send(frame, tag: tag)
+            if pendingOutput == 0 && worker.context.actions.isEmpty { return }
+            return apply()
+        }
         if webSocket { conversation.deliverToWebSocket(event) } else { conversation.deliverToSSE(event) }
         apply()
     }
@@ -92,12 +101,15 @@ final class Connection: FDHandler {
         apply()
     }
 
-    /// The worker's sweep, a few times a second: the send timeout, then the conversation's clock.
+    /// The worker's sweep, a few times a second: the send timeout, then the conversation's clock
+    /// if something may be due (`Conversation.timerDue`; most connections have nothing due).
     func housekeeping(now: Int64) {
         if pendingOutput > 0 && now - lastProgress >= LoopClock.nanos(seconds: worker.config.sendTimeout) {
             conversation.end()      // PROTOCOL.md §9: queued output made no progress
-        } else {
+        } else if now >= conversation.timerDue {
             conversation.timer(now: now)
+        } else {
+            return
         }
         apply()
     }
@@ -110,10 +122,11 @@ final class Connection: FDHandler {
     /// Performs the conversation's actions, then tells it how much output is still queued
     /// (which may produce more: the next pipelined answer, the next piece of a replay).
     private func apply() {
+        let context = worker.context      // PERF: the loop's action buffer itself, not a copy of it per read
         repeat {
             var i = 0
-            while i < conversation.actions.count {
-                perform(conversation.actions[i])
+            while i < context.actions.count {
+                perform(context.actions[i])     // (it may append: a failed write emits `.close`)
                 i += 1
             }
             conversation.clearActions()

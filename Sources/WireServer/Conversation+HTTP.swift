@@ -36,11 +36,13 @@ extension Conversation {
         let now = context.now()
         if parser.hasPartialRequest {
             if case .head = wait { return }
-            state = .http(.head(until: now + LoopClock.nanos(seconds: config.headTimeout)))
+            state = .http(.head(until: now + context.headTimeoutNanos))
         } else if case .head = wait, consumedSoFar == 0 {
             return      // the first request's deadline runs from the connection's opening
         } else {
-            state = .http(.idle(until: now + LoopClock.nanos(seconds: config.idleTimeout)))
+            let until = now + context.idleTimeoutNanos
+            if case .idle(until) = wait { return }     // set already in this turn of the loop
+            state = .http(.idle(until: until))
         }
     }
 

@@ -30,14 +30,26 @@ final class ConversationContext {
 
     /// Monotonic time for deadlines: the loop's clock (a test's `ManualClock`, or the system's).
     let clock: MonotonicTimeSource
+    /// The loop this context serves (set by its worker): `now()` is then the loop's turn time
+    /// (`EventLoop.turnNanos`, one clock read per turn instead of several per request).
+    /// Without one (tests that have no sockets), the clock itself.
+    var loop: EventLoop?
     @inline(__always)
-    func now() -> Int64 { clock.nowNanos() }
+    func now() -> Int64 {
+        if let loop = loop { return loop.turnNanos }
+        return clock.nowNanos()
+    }
+    /// PROTOCOL.md §3 deadlines in nanoseconds, converted once (not per request).
+    let headTimeoutNanos: Int64
+    let idleTimeoutNanos: Int64
 
     init(config: ServerConfig, feed: Feed, stats: StatsShard, port: Int, controlToken: String,
          clock: MonotonicTimeSource = SystemMonotonicClock.shared,
          control: @escaping (Double?, Int?) -> Void = { _, _ in }) {
         self.config = config
         self.clock = clock
+        headTimeoutNanos = LoopClock.nanos(seconds: config.headTimeout)
+        idleTimeoutNanos = LoopClock.nanos(seconds: config.idleTimeout)
         self.feed = feed
         self.stats = stats
         self.port = port
@@ -49,11 +61,21 @@ final class ConversationContext {
 
     private var cachedDateSecond = -1
     private var cachedDate: [UInt8] = []
+    /// Monotonic time at which the wall clock's second may have turned: until then the line is
+    /// current without reading the wall clock (PERF: one clock read per second, not per response).
+    private var dateCheckAt: Int64 = 0
+    /// Only the system's monotonic clock can say when a wall-clock second turns (a test's manual
+    /// clock stands still while real seconds pass): with any other, the wall clock is read each time.
+    private lazy var followsSystemClock = clock is SystemMonotonicClock
     var dateHeaderLine: [UInt8] {
-        let now = Int(LoopClock.wallMicros() / 1_000_000)
-        if now != cachedDateSecond {
-            cachedDateSecond = now
-            cachedDate = Array("Date: \(HTTPDate.format(epochSeconds: now))\r\n".utf8)
+        let monotonic = now()
+        if followsSystemClock && monotonic < dateCheckAt { return cachedDate }
+        let wall = LoopClock.wallMicros()
+        dateCheckAt = monotonic + (1_000_000 - wall % 1_000_000) * 1_000
+        let second = Int(wall / 1_000_000)
+        if second != cachedDateSecond {
+            cachedDateSecond = second
+            cachedDate = Array("Date: \(HTTPDate.format(epochSeconds: second))\r\n".utf8)
         }
         return cachedDate
     }

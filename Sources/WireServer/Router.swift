@@ -16,8 +16,9 @@ enum Route {
     case publish, control
     /// OPTIONS / CORS preflight (Fetch standard §3.2.2).
     case preflight(allow: String)
-    /// An error answer (400, 403, 404, 405) counted for this transport and client.
-    case refuse(status: Int, message: String, extraHeaders: String, transport: Transport?, client: String?)
+    /// An error answer (400, 403, 404, 405) counted for this transport and client. `indirect`
+    /// (boxed): PERF, so a Route is small and the common routes copy little.
+    indirect case refuse(status: Int, message: String, extraHeaders: String, transport: Transport?, client: String?)
 }
 
 extension Route {
@@ -144,16 +145,19 @@ enum Router {
             q.client = name
         }
         // since, timeout, limit: non-negative integers (PROTOCOL.md §3); limit and timeout clamped (§2).
-        for name in ["since", "timeout", "limit"] {
-            guard let text = query[name] else { continue }
-            guard let value = nonNegativeInteger(text) else {
-                return .refuse(status: 400, message: "\(name) must be a non-negative integer", extraHeaders: "",
-                               transport: q.transport, client: q.client)
-            }
-            switch name {
-            case "since": q.since = value
-            case "timeout": q.timeout = min(value, 120)
-            default: q.limit = min(value, 1000)
+        // (Most requests have no query at all: nothing to look up.)
+        if !query.isEmpty {
+            for name in ["since", "timeout", "limit"] {
+                guard let text = query[name] else { continue }
+                guard let value = nonNegativeInteger(text) else {
+                    return .refuse(status: 400, message: "\(name) must be a non-negative integer", extraHeaders: "",
+                                   transport: q.transport, client: q.client)
+                }
+                switch name {
+                case "since": q.since = value
+                case "timeout": q.timeout = min(value, 120)
+                default: q.limit = min(value, 1000)
+                }
             }
         }
         switch q.transport {

@@ -85,13 +85,24 @@ public final class ClientNames {
 
 /// One loop's counters. Touched only by that loop's thread: no lock.
 public final class StatsShard {
-    private var transports = [Counters](repeating: Counters(), count: Transport.allCases.count)
+    /// Per transport, indexed by `Transport.rawValue`. PERF: fixed storage rather than a Swift
+    /// array: an array stored in a class checks that its buffer is not shared on every write,
+    /// and this is written several times per request and per fan-out copy.
+    private let transports = UnsafeMutablePointer<Counters>.allocate(capacity: Transport.allCases.count)
     private var clients: [String: ClientCounters] = [:]
     /// HTTP/2 connections: their preface and stream-0 frames (SETTINGS, PING, WINDOW_UPDATE, GOAWAY).
     private var http2 = Counters()
     let names: ClientNames
 
-    public init(names: ClientNames = ClientNames(limit: 10_000)) { self.names = names }
+    public init(names: ClientNames = ClientNames(limit: 10_000)) {
+        self.names = names
+        transports.initialize(repeating: Counters(), count: Transport.allCases.count)
+    }
+
+    deinit {
+        transports.deinitialize(count: Transport.allCases.count)
+        transports.deallocate()
+    }
 
     /// The counters box for a client name (created on first use; "(other)" past `--max-clients`).
     func client(_ name: String) -> ClientCounters {
@@ -105,7 +116,7 @@ public final class StatsShard {
 
     @inline(__always)
     func update(_ tag: CounterTag, _ change: (inout Counters) -> Void) {
-        if let t = tag.transport { change(&transports[t.rawValue]) }
+        if let t = tag.transport { change(&transports[t.rawValue]) }   // (a pointer: no uniqueness check)
         if let c = tag.client { change(&c.counters) }
         if tag.http2 { change(&http2) }
     }
@@ -119,7 +130,7 @@ public final class StatsShard {
 
     /// This loop's counters now. Call on the shard's own loop thread.
     func snapshot() -> StatsTotals {
-        StatsTotals(transports: transports, clients: clients.mapValues { $0.counters }, http2: http2)
+        StatsTotals(transports: Array(UnsafeBufferPointer(start: transports, count: Transport.allCases.count)), clients: clients.mapValues { $0.counters }, http2: http2)
     }
 }
 

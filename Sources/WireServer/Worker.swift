@@ -49,6 +49,7 @@ public final class Worker {
         context = ConversationContext(config: server.config, feed: server.feed, stats: stats, port: 0,
                                       controlToken: server.controlToken, clock: loop.clock)
         context.control = { [weak server] rate, size in server?.control(rate: rate, size: size) }
+        context.loop = loop
     }
 
     func startListening(fd: Int32, port: Int) {
@@ -236,6 +237,7 @@ public final class Worker {
         readBuffer.deallocate()
         readBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         context.control = { _, _ in }
+        context.loop = nil
         server = nil
     }
 

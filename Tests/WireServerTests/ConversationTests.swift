@@ -79,8 +79,12 @@ final class MemoryConnection {
         return e
     }
 
+    /// The worker's sweep at `seconds` from now: like `Connection.housekeeping`, it asks the
+    /// machine only once `timerDue` has come (so every timing test also checks that it is never late).
     func tick(after seconds: Double) {
-        conversation.timer(now: LoopClock.monotonicNanos() + LoopClock.nanos(seconds: seconds))
+        let now = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: seconds)
+        guard now >= conversation.timerDue else { return }
+        conversation.timer(now: now)
         apply()
     }
 
@@ -454,6 +458,47 @@ final class ConversationTests: XCTestCase {
         XCTAssertEqual(m.written, [])
         m.tick(after: 31)
         XCTAssertEqual(Array(m.written.prefix(1)) + Array(m.written[2..<4]), [0x88, 0x03, 0xF0], "close 1008")
+    }
+
+    /// The worker's sweep asks a connection only once `timerDue` has come (PERF: 10,000 idle
+    /// WebSockets cost a comparison each); whatever brings a deadline forward resets it, so no
+    /// bound waits for a later sweep.
+    func testSweepSkipsWhatIsNotDueAndNeverMissesADeadlineBroughtForward() {
+        var config = ServerConfig()
+        config.heartbeat = 60
+        let m = openEcho(config)
+        m.tick(after: 1)
+        let start = LoopClock.monotonicNanos()
+        let due = m.conversation.timerDue
+        XCTAssertGreaterThan(due, start + LoopClock.nanos(seconds: 58), "next: the ping a heartbeat after the upgrade")
+        XCTAssertLessThanOrEqual(due, start + LoopClock.nanos(seconds: 60))
+        // Nothing is due: the sweep leaves the machine alone (no call, no change).
+        m.tick(after: 30)
+        XCTAssertEqual(m.conversation.timerDue, due)
+        XCTAssertEqual(m.written, [])
+        // A fragmented message begun: its 30 s bound (PROTOCOL.md §9, 1008) comes first now.
+        m.receive(frame(.binary, [1], fin: false))
+        XCTAssertEqual(m.conversation.timerDue, 0, "bytes read: ask at the next sweep")
+        m.tick(after: 29)
+        XCTAssertEqual(m.written, [])
+        XCTAssertLessThan(m.conversation.timerDue, due, "the fragment's deadline is before the ping")
+        m.tick(after: 31)
+        XCTAssertEqual(Array(m.written.prefix(1)) + Array(m.written[2..<4]), [0x88, 0x03, 0xF0], "close 1008")
+        XCTAssertFalse(m.closed)
+        m.tick(after: 37)          // PROTOCOL.md §9: the close wait (5 s) after our Close
+        XCTAssertTrue(m.closed)
+        XCTAssertEqual(m.conversation.timerDue, .max)
+    }
+
+    /// A quiet WebSocket gets its ping once a heartbeat has passed, not a sweep earlier or later.
+    func testSweepPingsAQuietWebSocketWhenTheHeartbeatIsDue() {
+        var config = ServerConfig()
+        config.heartbeat = 20
+        let m = openEcho(config)
+        m.tick(after: 19)
+        XCTAssertEqual(m.written, [])
+        m.tick(after: 20.5)
+        XCTAssertEqual(Array(m.written.prefix(2)), [0x89, 0x00], "a ping")
     }
 
     /// Back-pressure: an echo peer that does not read is not read either.
