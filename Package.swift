@@ -39,7 +39,7 @@ let package = Package(
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "WireLoopTests", dependencies: ["WireLoop"]),
-        .testTarget(name: "WireLessonsTests", dependencies: ["WireLessons", "WireCodec", "WireMeasure", "WireServer"]),
+        .testTarget(name: "WireLessonsTests", dependencies: ["WireLessons", "WireCodec", "WireMeasure", "WireServer", "WireLoop"]),
         .testTarget(name: "WireServerTests", dependencies: ["WireServer", "WireCodec", "WireLoop"]),
         .testTarget(name: "WireProxyTests", dependencies: ["WireProxy", "WireServer", "WireCodec", "WireLoop"]),
         .testTarget(name: "WireMeasureTests", dependencies: ["WireMeasure", "WireServer", "WireCodec", "WireLoop"]),

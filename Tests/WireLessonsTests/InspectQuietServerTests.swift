@@ -1,6 +1,7 @@
 import XCTest
 @testable import WireLessons
 import WireServer
+import WireLoop
 
 /// `wirelab inspect` against a quiet server (`wirelab serve --rate 0`): the handshake, a ping and
 /// its pong, and one sentence that no event came — never a hang, never "the connection ended
@@ -170,17 +171,10 @@ final class InspectCommandQuietTests: XCTestCase {
                 .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
             throw XCTSkip("wirelab binary not built next to the tests")
         }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = ["inspect"] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        // ChildProcess, not Foundation's Process: see ChildProcess.swift (a missed exit can hang).
+        let r = try ChildProcess.run(bin.path, ["inspect"] + args)
+        XCTAssertFalse(r.timedOut, "wirelab inspect \(args) did not exit")
+        return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
     }
 
     func testInspectWebSocketAgainstAQuietServerExitsZeroWithHandshakeAndPong() throws {

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import WireLoop
 @testable import WireLessons
 @testable import WireMeasure
 
@@ -132,23 +133,12 @@ final class StudentPredictionTests: XCTestCase {
     }
 
     func lesson(_ args: [String], stdin: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = ["lesson"] + args
         var env = ProcessInfo.processInfo.environment
         env["WIRELAB_LESSONS"] = try XCTUnwrap(LessonFiles.directory())
-        p.environment = env
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = input
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        // ChildProcess, not Foundation's Process: see ChildProcess.swift (a missed exit can hang).
+        let r = try ChildProcess.run(try binary().path, ["lesson"] + args, input: Array(stdin.utf8), environment: env)
+        XCTAssertFalse(r.timedOut, "wirelab lesson \(args) did not exit")
+        return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
     }
 
     func testPipedStdinGoesOnWithoutAskingAndStillShowsTheAnswer() throws {

@@ -2,6 +2,7 @@
 // failures exit 1. Runs the built binary, next to the test bundle.
 import XCTest
 import Foundation
+import WireLoop
 
 final class CommandLineTests: XCTestCase {
     func binary() throws -> URL {
@@ -14,17 +15,10 @@ final class CommandLineTests: XCTestCase {
     }
 
     func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = ["race"] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        // ChildProcess, not Foundation's Process: see ChildProcess.swift (a missed exit hung here).
+        let r = try ChildProcess.run(try binary().path, ["race"] + args)
+        XCTAssertFalse(r.timedOut, "wirelab race \(args) did not exit")
+        return (r.status, String(decoding: r.stdout, as: UTF8.self), String(decoding: r.stderr, as: UTF8.self))
     }
 
     func assertUsageError(_ args: [String], names flag: String, file: StaticString = #filePath, line: UInt = #line) throws {
