@@ -119,7 +119,7 @@ final class NginxProxy {
         let deadline = LoopClock.monotonicNanos() + 3_000_000_000
         while process.isRunning && LoopClock.monotonicNanos() < deadline { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.waitForExit()
     }
 
     /// A port the kernel picks for a socket bound to 0 (free now; nginx binds it next).

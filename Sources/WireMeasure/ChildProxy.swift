@@ -42,10 +42,10 @@ final class ChildProxy {
         let prefix = "wirelab proxy listening on "
         guard let line, line.hasPrefix(prefix) else {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            let status = process.waitForExit()
             let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            if process.terminationReason == .exit && process.terminationStatus == 2 {
+            if status == 2 {
                 // The proxy's own usage error (PROTOCOL.md §4): a bad flag inside --via is a
                 // usage error of race too, named in one line.
                 let first = why.split(separator: "\n").first.map(String.init) ?? why
@@ -57,7 +57,7 @@ final class ChildProxy {
         let url = line.dropFirst(prefix.count).split(separator: " ").first.map(String.init) ?? ""
         do { endpoint = try RaceEndpoint(url: url) } catch {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             throw RaceError("--via: the proxy printed an address race cannot read: '\(line)'")
         }
         // While it runs, what the proxy says on stderr (its notes on open-file limits) would only
@@ -84,7 +84,7 @@ final class ChildProxy {
             rest += buffer[0..<n]
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.waitForExit()
         let lines = String(decoding: rest, as: UTF8.self).split(separator: "\n")
         exitReport = lines.last(where: { $0.hasPrefix("{") }).map(String.init)
     }

@@ -80,6 +80,6 @@ final class ChildServer {
     func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        process.waitForExit()
     }
 }
