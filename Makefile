@@ -3,6 +3,9 @@ SWIFT ?= swift
 DEBUG_BIN := .build/debug/wirelab
 RELEASE_BIN := .build/release/wirelab
 PYTHON ?= python3
+# A hung test (a child whose exit was missed, a wait without a deadline) fails the run with a
+# message instead of running into CI's limit. coreutils' timeout; none on a Mac without it.
+TEST_TIMEOUT := $(shell command -v timeout >/dev/null 2>&1 && echo timeout 1800)
 
 .PHONY: build release test unit interop deps serve bench bench-perf bench-proxy soak tables fuzz clean lesson-12 nginx
 
@@ -17,7 +20,7 @@ release:
 # peer fails the run.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(TEST_TIMEOUT) $(SWIFT) test --skip-build || { rc=$$?; if [ $$rc -eq 124 ]; then echo "make test: swift test ran over 30 min (a hang?) and was stopped" >&2; fi; exit $$rc; }
 	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN)
 	$(PYTHON) Tests/Interop/run_all.py --bin $(DEBUG_BIN) --selector poll
 
