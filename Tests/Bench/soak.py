@@ -3,7 +3,7 @@
 
     python3 Tests/Bench/soak.py --bin .build/release/wirelab --client .build/bench/soak_client [--minutes 10]
 
-One `wirelab serve --rate 10 --size 64`; soak_client (C, one epoll loop) holds 10,000 WebSockets,
+One `wirelab serve --rate 10 --size 64 --history 1000` (a history that fills within the warm-up); soak_client (C, one epoll loop) holds 10,000 WebSockets,
 1,000 SSE streams and 500 long pollers, and every second closes 1% of them at random and
 reconnects each where it stopped (`since=`). A separate SSE watcher (Python, its own socket)
 records every event. Every report interval the server's RSS, descriptors and CPU time are read
@@ -41,7 +41,13 @@ def log(msg):
 
 
 def start_server(binary):
-    proc = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0", "--rate", "10", "--size", "64"],
+    # --history 1000: the history ring (PROTOCOL.md §1) is memory that grows by design until it
+    # is full. The default 10,000 events take 1,000 s to fill at 10 events/s, longer than a
+    # 10-minute soak: RSS would climb by the ring's size (about 0.5 MiB a minute) and hide or
+    # fake a leak. 1,000 events fill in 100 s, inside the warm-up, so growth after it is a leak.
+    # (A reconnect resumes within a second, far inside 100 s of history.)
+    proc = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0", "--rate", "10", "--size", "64",
+                             "--history", "1000"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     line = proc.stdout.readline().decode(errors="replace").strip()
     m = re.search(r"listening on http://[^:]+:(\d+)$", line)
@@ -89,7 +95,7 @@ def main():
     failures = []
     rows = []
     try:
-        watcher = Watcher(port)
+        watcher = Watcher(port, max_seconds=minutes * 60 + 180)   # reads past the end of the run
         watcher.wait_events(3, timeout=10)
         time.sleep(0.5)
         fds0, rss0 = pw.fds(), pw.rss()

@@ -52,7 +52,8 @@ class ProcWatch:
 class Watcher:
     """A raw-socket SSE subscriber (GET /sse) that records every arrival on its own thread."""
 
-    def __init__(self, port, path="/sse"):
+    def __init__(self, port, path="/sse", max_seconds=600):
+        self.max_seconds = max_seconds      # bounded like every loop here; a soak passes its length
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         self.arrivals = []       # (monotonic s, id or None for a heartbeat, age in s or None)
@@ -64,7 +65,7 @@ class Watcher:
 
     def _run(self):
         buf = b""
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + self.max_seconds
         while not self.stop_flag and time.monotonic() < deadline:
             try:
                 r, _, _ = select.select([self.sock], [], [], 0.2)

@@ -4,7 +4,7 @@ import Foundation
 
 final class TimerHeapTests: XCTestCase {
     func testTimersPopInDeadlineOrderAndTiesInInsertionOrder() {
-        var heap = TimerHeap()
+        let heap = TimerHeap()
         var fired: [String] = []
         let deadlines: [(Int64, String)] = [(50, "c"), (10, "a"), (30, "b1"), (30, "b2"), (90, "d")]
         for (d, name) in deadlines { _ = heap.add(deadline: d) { fired.append(name) } }
@@ -14,23 +14,45 @@ final class TimerHeapTests: XCTestCase {
     }
 
     func testNothingPopsBeforeItsDeadline() {
-        var heap = TimerHeap()
+        let heap = TimerHeap()
         _ = heap.add(deadline: 100) {}
         XCTAssertNil(heap.popDue(now: 99))
         XCTAssertNotNil(heap.popDue(now: 100))
     }
 
     func testCancelledTimersAreDroppedFromTheHead() {
-        var heap = TimerHeap()
+        let heap = TimerHeap()
         let first = heap.add(deadline: 10) {}
         _ = heap.add(deadline: 20) {}
         first.cancel()
         heap.dropCancelledHead()
         XCTAssertEqual(heap.earliestDeadline, 20)
+        XCTAssertEqual(heap.cancelledCount, 0)
+    }
+
+    /// Timers cancelled long before their deadline (a long poll answered at once leaves its
+    /// timeout behind) do not pile up: past half the heap they are swept out, and the live ones
+    /// still fire in order. A timer cancelled after it fired is not counted.
+    func testCancelledTimersDoNotAccumulate() {
+        let heap = TimerHeap()
+        var fired: [Int64] = []
+        var live: [LoopTimer] = []
+        for i in 0..<10_000 {
+            let d = Int64(1_000_000 + (i * 7919) % 10_000)
+            let t = heap.add(deadline: d) { fired.append(d) }
+            if i % 100 == 0 { live.append(t) } else { t.cancel() }
+            XCTAssertLessThanOrEqual(heap.count, 2 * (live.count + 64), "at \(i)")
+        }
+        XCTAssertLessThanOrEqual(heap.cancelledCount, heap.count / 2 + 64)
+        while let t = heap.popDue(now: Int64.max) { if !t.isCancelled { t.action() } }
+        XCTAssertEqual(fired, live.map(\.deadline).sorted())
+        XCTAssertEqual(heap.cancelledCount, 0)
+        live[0].cancel()               // already fired: nothing in the heap to account for
+        XCTAssertEqual(heap.cancelledCount, 0)
     }
 
     func testSeededRandomDeadlinesComeOutSorted() {
-        var heap = TimerHeap()
+        let heap = TimerHeap()
         var state: UInt64 = 42
         var expected: [Int64] = []
         for _ in 0..<1000 {
