@@ -83,6 +83,11 @@ final class AutoClient: RaceClient {
         }
     }
 
+    override func abandonLinger() {
+        step?.abandonLinger()
+        super.abandonLinger()
+    }
+
     // MARK: what the steps report
 
     func stepReady(_ client: RaceClient) {

@@ -52,8 +52,9 @@ public struct ByteLedger: Equatable {
 
 /// TCP/IP header bytes of one connection, from the kernel's segment counts (TCP_INFO
 /// `tcpi_segs_out` / `tcpi_segs_in`, read just before the socket is closed) plus what happens
-/// after that read. Checked against a packet capture on loopback (tcpdump, every transport): the
-/// estimate equals the capture's IP bytes to the byte.
+/// after that read. Checked against a packet capture on loopback (tcpdump, every transport, and
+/// the lingering closes of SSE, long polling and HTTP/2): the estimate equals the capture's IP
+/// bytes to the byte.
 public enum TCPOverhead {
     /// IPv4 20 + TCP 20 + 12 of timestamp option (Linux's default, RFC 7323 §3) = 52; IPv6 72.
     public static func perSegment(ipv6: Bool) -> Int { (ipv6 ? 40 : 20) + 32 }
@@ -61,18 +62,46 @@ public enum TCPOverhead {
     /// scale (3): 20 bytes of options (RFC 9293 §3.2), 8 more than a data segment's 12.
     public static let synExtra = 8
 
-    /// Segments each way after TCP_INFO was read: our FIN, then the peer's FIN-ACK and our last
-    /// ACK when we close first (RFC 9293 §3.6: FIN-WAIT-1 → TIME-WAIT); only our FIN and the
-    /// peer's ACK when the peer closed first (we had already ACKed its FIN, CLOSE-WAIT → LAST-ACK).
-    public static func teardown(peerClosedFirst: Bool) -> (out: Int, in: Int) {
-        peerClosedFirst ? (1, 1) : (2, 1)
+    /// How a connection ended, which decides the segments still to come after TCP_INFO was read
+    /// (RFC 9293 §3.6).
+    public enum Close: Equatable {
+        /// We close with both directions open: our FIN, then the peer's FIN-ACK and our last ACK
+        /// (FIN-WAIT-1 → TIME-WAIT): 2 out, 1 in.
+        case weCloseFirst
+        /// The peer's FIN came first and we already ACKed it: our FIN and the peer's ACK
+        /// (CLOSE-WAIT → LAST-ACK): 1 out, 1 in.
+        case peerClosedFirst
+        /// We half-closed (shutdown SHUT_WR: our FIN is already counted) and read until the
+        /// peer's FIN, which our kernel ACKed as it arrived: nothing follows. 0, 0.
+        case halfClosedThenPeerClosed
+        /// We half-closed but the peer's FIN never came in time: it and our ACK follow. 1, 1.
+        case halfClosedPeerSilent
+
+        init(halfClosed: Bool, peerClosed: Bool) {
+            switch (halfClosed, peerClosed) {
+            case (false, false): self = .weCloseFirst
+            case (false, true): self = .peerClosedFirst
+            case (true, true): self = .halfClosedThenPeerClosed
+            case (true, false): self = .halfClosedPeerSilent
+            }
+        }
+    }
+
+    /// Segments each way after TCP_INFO was read.
+    public static func teardown(_ close: Close) -> (out: Int, in: Int) {
+        switch close {
+        case .weCloseFirst: return (2, 1)
+        case .peerClosedFirst: return (1, 1)
+        case .halfClosedThenPeerClosed: return (0, 0)
+        case .halfClosedPeerSilent: return (1, 1)
+        }
     }
 
     /// Header bytes up and down for a connection that made `segsOut`/`segsIn` segments before
     /// the TCP_INFO read.
-    public static func headerBytes(segsOut: Int, segsIn: Int, ipv6: Bool, peerClosedFirst: Bool) -> (up: Int, down: Int) {
+    public static func headerBytes(segsOut: Int, segsIn: Int, ipv6: Bool, close: Close) -> (up: Int, down: Int) {
         let h = perSegment(ipv6: ipv6)
-        let t = teardown(peerClosedFirst: peerClosedFirst)
+        let t = teardown(close)
         return ((segsOut + t.out) * h + synExtra, (segsIn + t.in) * h + synExtra)
     }
 }

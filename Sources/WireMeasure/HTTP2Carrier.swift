@@ -39,6 +39,13 @@ final class HTTP2Carrier: FDHandler {
     /// A byte-count difference between the socket and the codec's per-stream split (a bug if > 0).
     var unaccounted: Int { socketUp + socketDown - connectionBytes.sent - connectionBytes.received - streamBytes }
     private var streamBytes = 0
+    /// Clients done with the connection, told once it is closed (their bytes all counted).
+    private var finished: [() -> Void] = []
+    /// While lingering (after our GOAWAY and FIN): the timer that ends the wait.
+    private var lingerTimer: LoopTimer?
+    /// Our FIN went out with shutdown(SHUT_WR) before the close (decides the closing segments).
+    private var halfClosed = false
+    private var peerClosed = false
 
     init(context: RaceContext) { self.context = context }
 
@@ -56,6 +63,8 @@ final class HTTP2Carrier: FDHandler {
             return user.fail("cannot connect to \(context.endpoint.hostHeader): \(error)")
         }
         connecting = true
+        halfClosed = false
+        peerClosed = false
         connections += 1
         generation += 1
         owners = [:]
@@ -91,11 +100,39 @@ final class HTTP2Carrier: FDHandler {
         perform(connection.resetStream(streamID: id, code: .cancel))
     }
 
-    /// The last user is done: GOAWAY NO_ERROR (RFC 9113 §6.8), then close.
-    func closeIfUnused() {
+    /// A client is done with the connection: `then` runs once the connection is closed. The
+    /// last one closes it: GOAWAY NO_ERROR (RFC 9113 §6.8), then a lingering close. Our FIN
+    /// (shutdown SHUT_WR) tells the server we are gone and we read until its FIN, so the DATA of
+    /// an SSE stream or a held long poll that the server wrote meanwhile is counted here as it
+    /// was there (RaceClient's lingering close says why).
+    func userFinished(then: @escaping () -> Void) {
+        finished.append(then)
         guard users.allSatisfy({ $0.isDone }) else { return }
-        if isOpen { perform(connection.goAway(code: .noError)) }
+        guard isOpen, !context.lingerOver else { closeSocket(); return tellFinished() }
+        perform(connection.goAway(code: .noError))
+        guard fd >= 0 else { return tellFinished() }        // the write failed: already closed
+        if outputOffset >= output.count { halfClose() }    // else once flush() has written the rest
+        lingerTimer = context.loop.schedule(afterNanos: RaceClient.lingerLimitNanos) { [weak self] in self?.endLinger() }
+    }
+
+    private func halfClose() {
+        Socket.shutdownWrite(fd)
+        halfClosed = true
+    }
+
+    /// The server's FIN came (or the wait is over, or the race gives up): close and tell.
+    func endLinger() {
+        guard lingerTimer != nil else { return }
+        lingerTimer?.cancel()
+        lingerTimer = nil
         closeSocket()
+        tellFinished()
+    }
+
+    private func tellFinished() {
+        let f = finished
+        finished = []
+        for then in f { then() }
     }
 
     // MARK: FDHandler
@@ -126,13 +163,16 @@ final class HTTP2Carrier: FDHandler {
                 perform(connection.receive(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))))
                 if n < buffer.count { return }
             case .wouldBlock: return
-            case .closed: return lost()
+            case .closed:
+                peerClosed = true
+                return lingerTimer != nil ? endLinger() : lost()
             }
         }
     }
 
     func handleHangup() {
         guard fd >= 0 else { return }
+        if lingerTimer != nil { return endLinger() }
         if connecting { return connectFailed("cannot connect to \(context.endpoint.hostHeader)") }
         lost()
     }
@@ -161,7 +201,8 @@ final class HTTP2Carrier: FDHandler {
             }
         }
         distributeBytes()
-        if closeAfter { lost() }
+        // Lingering, the server's GOAWAY is no reason to stop reading: its FIN is.
+        if closeAfter && lingerTimer == nil { lost() }
     }
 
     // LESSON: h2-stream-bytes
@@ -181,6 +222,7 @@ final class HTTP2Carrier: FDHandler {
 
     private func send(_ bytes: [UInt8]) {
         guard fd >= 0 else { return }
+        guard !halfClosed else { return unsend(bytes) }
         if connecting || outputOffset < output.count { output += bytes; return }
         switch bytes.withUnsafeBytes({ Socket.write(fd, $0) }) {
         case .bytes(let n):
@@ -191,6 +233,26 @@ final class HTTP2Carrier: FDHandler {
             context.loop.setInterest(fd: fd, [.read, .write])
         case .closed:
             context.loop.execute { [weak self] in self?.lost() }
+        }
+    }
+
+    /// After our FIN nothing more can go out: a WINDOW_UPDATE the codec writes for DATA read
+    /// while lingering (§6.9.1, once half a window is used) is dropped, and its frames' bytes
+    /// are taken back from the stream the codec counted them in (the frame header's stream id,
+    /// RFC 9113 §4.1), so the counts stay what crossed the socket.
+    private func unsend(_ bytes: [UInt8]) {
+        distributeBytes()
+        var at = 0
+        while at + 9 <= bytes.count {
+            let size = 9 + (Int(bytes[at]) << 16 | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]))
+            let id = (UInt32(bytes[at + 5]) << 24 | UInt32(bytes[at + 6]) << 16 | UInt32(bytes[at + 7]) << 8 | UInt32(bytes[at + 8])) & 0x7fff_ffff
+            if id != 0, let owner = owners[id] {
+                owner.counts.bytesUp -= size
+                streamBytes -= size
+            } else {
+                connectionBytes.sent -= size
+            }
+            at += size
         }
     }
 
@@ -205,11 +267,13 @@ final class HTTP2Carrier: FDHandler {
         output = []
         outputOffset = 0
         context.loop.setInterest(fd: fd, .read)
+        if lingerTimer != nil && !halfClosed { halfClose() }
     }
 
     /// The connection is gone: every client still on it loses its streams.
     private func lost() {
         guard fd >= 0 else { return }
+        if lingerTimer != nil { return endLinger() }
         closeSocket()
         for u in users where !u.isDone { u.carrierLost() }
     }
@@ -220,14 +284,19 @@ final class HTTP2Carrier: FDHandler {
         guard fd >= 0 else { return }
         if !connecting {
             let buffer = context.readBuffer
-            while fd >= 0, case .bytes(let n) = Socket.read(fd, into: buffer) {
-                socketDown += n
-                _ = connection.receive(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+            reading: while fd >= 0 {
+                switch Socket.read(fd, into: buffer) {
+                case .bytes(let n):
+                    socketDown += n
+                    _ = connection.receive(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+                case .closed: peerClosed = true; break reading
+                case .wouldBlock: break reading
+                }
             }
             distributeBytes()
             if users.count == 1, let info = Socket.tcpInfo(fd), info.available != 0 {
-                let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in),
-                                                ipv6: RaceClient.isIPv6(fd), peerClosedFirst: false)
+                let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in), ipv6: RaceClient.isIPv6(fd),
+                                                close: TCPOverhead.Close(halfClosed: halfClosed, peerClosed: peerClosed))
                 users[0].counts.segmentsOut += Int(info.segs_out)
                 users[0].counts.segmentsIn += Int(info.segs_in)
                 users[0].counts.headerBytesUp += h.up

@@ -92,7 +92,11 @@ final class HTTP2RaceClient: RaceClient {
         timer?.cancel()
         closeTimer?.cancel()
         super.finishedForGood()
-        carrier.closeIfUnused()
+    }
+
+    /// The connection is the carrier's: it closes once its last client is done, and says so.
+    override func closeForGood(then: @escaping () -> Void) {
+        carrier.userFinished(then: then)
     }
 
     // MARK: the run

@@ -18,6 +18,10 @@ final class LongPollClient: PollingClient {
         if hasAllEvents { finishedForGood() }
     }
 
+    /// A question left waiting at the end is answered by the next event, until the server
+    /// sees our FIN.
+    override var serverMayStillWrite: Bool { awaiting }
+
     override func answered() {
         if context.runOver && hasAllEvents { return finishedForGood() }
         ask()

@@ -239,7 +239,12 @@ public final class Race {
             }
             usleep(10_000)
         }
-        onLoop { for c in clients where !c.isDone { c.finishedForGood() } }
+        onLoop {
+            context.lingerOver = true
+            for c in clients where !c.isDone { c.finishedForGood() }
+            for c in clients { c.abandonLinger() }
+            for c in carriers { c.endLinger() }
+        }
 
         // 6. Count.
         let settings = self.settings

@@ -4,6 +4,7 @@
 // say what to send and what the bytes mean.
 //
 // Lifecycle:  idle ──connect()──▶ connecting ──writable, SO_ERROR 0──▶ open ──closeSocket()──▶ idle
+//             open ──finishedForGood(), server may still write──▶ lingering ──peer's FIN or 2 s──▶ idle
 // A client may open several connections in a run (a server that closes an idle keep-alive
 // connection, a dropped stream); each counts in `counts.connections`.
 //
@@ -59,6 +60,12 @@ class RaceClient: FDHandler {
     private var ipv6 = false
     /// The peer's FIN arrived before we closed (decides the closing segments, TCPOverhead).
     private var peerClosed = false
+    /// We sent our FIN with shutdown(SHUT_WR) and read on until the peer's (`lingerThenClose`).
+    private var halfClosed = false
+    /// While lingering: the timer that ends it and who to tell when the socket is closed.
+    private var linger: (timer: LoopTimer, then: () -> Void)?
+    /// How long a lingering close waits for the server's FIN.
+    static let lingerLimitNanos: Int64 = 2_000_000_000
     private var output: [UInt8] = []
     private var outputOffset = 0
 
@@ -115,6 +122,9 @@ class RaceClient: FDHandler {
     func didReceive(_ bytes: UnsafeRawBufferPointer) {}
     /// The peer closed (or the connection broke). The socket is already closed.
     func connectionLost() {}
+    /// The server may write to this client without being asked (an SSE stream, a long poll
+    /// held open), so closing for good lingers (`lingerThenClose`).
+    var serverMayStillWrite: Bool { false }
 
     // MARK: connecting
 
@@ -132,6 +142,7 @@ class RaceClient: FDHandler {
         }
         ipv6 = Self.isIPv6(fd)
         peerClosed = false
+        halfClosed = false
         counts.connections += 1
         connecting = true
         context.loop.add(fd: fd, handler: self, interest: .write)
@@ -165,11 +176,55 @@ class RaceClient: FDHandler {
     func finishedForGood() {
         guard !isDone else { return }
         reconnectTimer?.cancel()
-        closeSocket()
         isDone = true
-        if let supervisor { return supervisor.stepFinished(self) }
-        context.clientDone(self)
+        closeForGood { [unowned self] in
+            if let supervisor { return supervisor.stepFinished(self) }
+            context.clientDone(self)
+        }
     }
+
+    /// Closes the connection at the end and calls `then` once it is closed and its bytes are
+    /// counted. HTTP2RaceClient leaves this to its carrier.
+    func closeForGood(then: @escaping () -> Void) {
+        if serverMayStillWrite && !context.lingerOver { return lingerThenClose(then: then) }
+        closeSocket()
+        then()
+    }
+
+    // MARK: lingering close
+
+    // A server writes an SSE event (or answers a held long poll) whenever one is published. If
+    // we simply closed at the end, an event written just before our FIN reached the server would
+    // be counted in the server's bytes_out and never in ours: the race's check against /stats
+    // would differ by one event. So we half-close instead (RFC 9293 §3.6: shutdown SHUT_WR sends
+    // our FIN and keeps reading), the server sees end-of-file and closes, and we count every
+    // byte up to its FIN. The same reason HTTP servers do a "lingering close" (RFC 9112 §9.6).
+    private func lingerThenClose(then: @escaping () -> Void) {
+        guard fd >= 0, !connecting else { closeSocket(); return then() }
+        drainReadable()
+        guard fd >= 0, !peerClosed else { closeSocket(); return then() }
+        if !hasPendingOutput { halfClose() }     // else once flush() has written the rest
+        let timer = context.loop.schedule(afterNanos: Self.lingerLimitNanos) { [weak self] in self?.endLinger() }
+        linger = (timer, then)
+    }
+
+    private func halfClose() {
+        Socket.shutdownWrite(fd)
+        halfClosed = true
+        context.loop.setInterest(fd: fd, .read)
+    }
+
+    /// The peer's FIN came (or the wait is over): close and report.
+    private func endLinger() {
+        guard let l = linger else { return }
+        linger = nil
+        l.timer.cancel()
+        closeSocket()
+        l.then()
+    }
+
+    /// The race gives up waiting (its grace is over): close now if lingering.
+    func abandonLinger() { endLinger() }
 
     // MARK: surviving drops (PROTOCOL.md §8)
 
@@ -235,6 +290,11 @@ class RaceClient: FDHandler {
 
     func handleReadable() {
         guard fd >= 0, !connecting else { return }
+        if linger != nil {
+            drainReadable()
+            if peerClosed { endLinger() }
+            return
+        }
         let buffer = context.readBuffer
         for _ in 0..<8 {
             guard fd >= 0 else { return }
@@ -255,6 +315,7 @@ class RaceClient: FDHandler {
 
     func handleHangup() {
         guard fd >= 0 else { return }
+        if linger != nil { drainReadable(); return endLinger() }
         if connecting {
             let error = Socket.pendingError(fd)
             return connectFailed("cannot connect to \(context.endpoint.hostHeader): \(String(cString: strerror(error == 0 ? ECONNREFUSED : error)))")
@@ -271,6 +332,7 @@ class RaceClient: FDHandler {
     }
 
     private func lost() {
+        if linger != nil { return endLinger() }
         closeSocket()
         connectionLost()
     }
@@ -316,6 +378,7 @@ class RaceClient: FDHandler {
         output.removeAll(keepingCapacity: false)
         outputOffset = 0
         context.loop.setInterest(fd: fd, .read)
+        if linger != nil && !halfClosed { halfClose() }
     }
 
     var hasPendingOutput: Bool { outputOffset < output.count }
@@ -333,8 +396,8 @@ class RaceClient: FDHandler {
         if !connecting, let info = Socket.tcpInfo(fd), info.available != 0 {
             counts.segmentsOut += Int(info.segs_out)
             counts.segmentsIn += Int(info.segs_in)
-            let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in),
-                                            ipv6: ipv6, peerClosedFirst: peerClosed)
+            let h = TCPOverhead.headerBytes(segsOut: Int(info.segs_out), segsIn: Int(info.segs_in), ipv6: ipv6,
+                                            close: TCPOverhead.Close(halfClosed: halfClosed, peerClosed: peerClosed))
             counts.headerBytesUp += h.up
             counts.headerBytesDown += h.down
         }

@@ -35,4 +35,6 @@ final class RaceContext {
     deinit { readBuffer.deallocate() }
 
     var runOver: Bool { lastID != nil }
+    /// The race's grace is over: clients still closing close at once (no lingering close).
+    var lingerOver = false
 }

@@ -43,6 +43,9 @@ final class SSEClient: RaceClient {
         if hasAllEvents { finishedForGood() }
     }
 
+    /// The stream never ends: events keep coming until the server sees our FIN.
+    override var serverMayStillWrite: Bool { true }
+
     override func didReceive(_ bytes: UnsafeRawBufferPointer) {
         parser.feed(bytes)
         do {
