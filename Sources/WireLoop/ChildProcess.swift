@@ -114,8 +114,13 @@ public enum ChildProcess {
             }
             usleep(2_000)
         }
-        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exit, stdout: out, stderr: err, timedOut: timedOut)
+        return Result(status: exitStatus(waitStatus: status), stdout: out, stderr: err, timedOut: timedOut)
+    }
+
+    /// waitpid's status word as a shell shows it: the exit status, or 128 + the signal that
+    /// ended the process (the WIFEXITED / WEXITSTATUS / WTERMSIG macros, which Swift cannot call).
+    public static func exitStatus(waitStatus status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     private static func monotonicSeconds() -> Double {

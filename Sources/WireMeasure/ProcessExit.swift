@@ -12,6 +12,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import WireLoop
 
 extension Process {
     /// Waits until the child has exited (SIGKILL after `timeoutSeconds`). Returns its exit status
@@ -29,7 +30,7 @@ extension Process {
                 // Process has had ample time to notice: maybe it missed the exit. Reap it here.
                 var status: Int32 = 0
                 if waitpid(processIdentifier, &status, WNOHANG) == processIdentifier {
-                    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                    return ChildProcess.exitStatus(waitStatus: status)
                 }
             }
             if waited > timeoutSeconds {

@@ -12,6 +12,16 @@ final class ChildProcessTests: XCTestCase {
         XCTAssertFalse(r.timedOut)
     }
 
+    /// The status word as waitpid gives it (exit code in bits 8–15, signal in 0–6), and a real
+    /// child that a signal ended: 128 + the signal, as a shell reports it.
+    func testExitStatusIsTheShellsNumber() throws {
+        XCTAssertEqual(ChildProcess.exitStatus(waitStatus: 3 << 8), 3)
+        XCTAssertEqual(ChildProcess.exitStatus(waitStatus: 0), 0)
+        XCTAssertEqual(ChildProcess.exitStatus(waitStatus: SIGKILL), 128 + SIGKILL)
+        let r = try ChildProcess.run("/bin/sh", ["-c", "kill -TERM $$"])
+        XCTAssertEqual(r.status, 128 + SIGTERM)
+    }
+
     func testEnvironmentIsPassed() throws {
         let r = try ChildProcess.run("/bin/sh", ["-c", "printf %s \"$WIRELAB_X\""], environment: ["WIRELAB_X": "42", "PATH": "/usr/bin:/bin"])
         XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "42")

@@ -112,13 +112,20 @@ def wrk_requests(port, seconds):
     return int(m.group(1))
 
 
+def start_wirelab(args, name, toggle, *flags):
+    """`wirelab serve --loops 1 FLAGS` under callgrind, counting inside `toggle` only: (port,
+    callgrind output file, process)."""
+    port = free_port()
+    out = os.path.join(os.path.abspath(args.work), name)
+    p = start(valgrind(out, toggle, [args.bin, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                     *flags, "--loops", "1"]), port, out + ".log")
+    return port, out, p
+
+
 def fig_poll(args, R):
     work = os.path.abspath(args.work)
     # wirelab, one loop, no generator
-    port = free_port()
-    out = os.path.join(work, "callgrind.poll.wirelab")
-    p = start(valgrind(out, SYM_RUN, [args.bin, "serve", "--host", "127.0.0.1", "--port", str(port),
-                                      "--rate", "0", "--loops", "1"]), port, out + ".log")
+    port, out, p = start_wirelab(args, "callgrind.poll.wirelab", SYM_RUN, "--rate", "0")
     try:
         http_get(port, "/poll")
         n = wrk_requests(port, args.seconds)
@@ -156,12 +163,7 @@ def stats_ws_events(port):
 
 
 def fig_fanout(args, R):
-    work = os.path.abspath(args.work)
-    port = free_port()
-    out = os.path.join(work, "callgrind.fanout")
-    p = start(valgrind(out, SYM_BROADCAST, [args.bin, "serve", "--host", "127.0.0.1", "--port", str(port),
-                                            "--rate", "10", "--size", "64", "--loops", "1"]),
-              port, out + ".log")
+    port, out, p = start_wirelab(args, "callgrind.fanout", SYM_BROADCAST, "--rate", "10", "--size", "64")
     try:
         c = subprocess.run([os.path.join(args.work, "ws_fanout_client"), "--port", str(port), "--mode",
                             "fanout", "-n", str(args.clients), "--inflight", "100", "--connect-limit", "120",
@@ -178,11 +180,7 @@ def fig_fanout(args, R):
 
 
 def fig_sweep(args, R):
-    work = os.path.abspath(args.work)
-    port = free_port()
-    out = os.path.join(work, "callgrind.sweep")
-    p = start(valgrind(out, SYM_SWEEP, [args.bin, "serve", "--host", "127.0.0.1", "--port", str(port),
-                                        "--rate", "0", "--loops", "1"]), port, out + ".log")
+    port, out, p = start_wirelab(args, "callgrind.sweep", SYM_SWEEP, "--rate", "0")
     try:
         c = subprocess.Popen([os.path.join(args.work, "ws_fanout_client"), "--port", str(port), "--mode",
                               "idle-ws", "-n", str(args.clients), "--inflight", "100", "--connect-limit", "120",
