@@ -23,10 +23,12 @@ final class MemoryConnection {
     var statsAsked = 0
 
     init(config: ServerConfig = ServerConfig(), feed: Feed? = nil, stats: StatsShard = StatsShard(),
-         isLoopback: Bool = true, localAddress: String? = "127.0.0.1", port: Int = 8080) {
+         isLoopback: Bool = true, localAddress: String? = "127.0.0.1", port: Int = 8080,
+         clock: MonotonicTimeSource = SystemMonotonicClock.shared) {
         self.feed = feed ?? Feed(history: config.history, rate: 0, size: 8)
         self.stats = stats
-        let context = ConversationContext(config: config, feed: self.feed, stats: stats, port: port, controlToken: "token")
+        let context = ConversationContext(config: config, feed: self.feed, stats: stats, port: port, controlToken: "token",
+                                          clock: clock)
         conversation = Conversation(context: context, isLoopback: isLoopback, localAddress: { localAddress })
     }
 
@@ -83,6 +85,14 @@ final class MemoryConnection {
     /// machine only once `timerDue` has come (so every timing test also checks that it is never late).
     func tick(after seconds: Double) {
         let now = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: seconds)
+        guard now >= conversation.timerDue else { return }
+        conversation.timer(now: now)
+        apply()
+    }
+
+    /// The sweep at the manual clock's present (virtual-time tests), asking only once due.
+    func sweep(_ clock: ManualClock) {
+        let now = clock.nowNanos()
         guard now >= conversation.timerDue else { return }
         conversation.timer(now: now)
         apply()
@@ -183,6 +193,33 @@ final class ConversationTests: XCTestCase {
         m.receive("GET /heal")
         m.tick(after: 0.3)
         XCTAssertEqual(m.statusCodes().last, 408)
+    }
+
+    /// PROTOCOL.md §3 at virtual time (issue 11: the wall-clock test could only ask for a 408
+    /// somewhere in 9–13 s): the first head's 10 s run from the connection's opening, the next
+    /// head's from the moment the previous request was taken; 408 at exactly 10 s, not 1 ms before.
+    func testHeadTimeoutIs408AtExactlyTenSecondsOfVirtualTime() {
+        let clock = ManualClock()
+        let m = MemoryConnection(clock: clock)       // the default config: headTimeout 10 s
+        clock.advance(seconds: 4)
+        m.receive("GET /heal")                       // a head begun 4 s after the opening
+        clock.advance(seconds: 5.999)
+        m.sweep(clock)
+        XCTAssertEqual(m.written, [], "408 before 10 s from the opening")
+        clock.advance(seconds: 0.001)
+        m.sweep(clock)
+        XCTAssertEqual(m.statusCodes(), [408], "no 408 at 10 s from the opening")
+
+        let n = MemoryConnection(clock: clock)
+        clock.advance(seconds: 6)
+        n.receive("GET /healthz HTTP/1.1\r\n\r\nGET /heal")   // taken at 6 s: the next head has until 16 s
+        XCTAssertEqual(n.statusCodes(), [200])
+        clock.advance(seconds: 9.999)
+        n.sweep(clock)
+        XCTAssertEqual(n.statusCodes(), [200], "408 before 10 s from the previous request")
+        clock.advance(seconds: 0.001)
+        n.sweep(clock)
+        XCTAssertEqual(n.statusCodes(), [200, 408], "no 408 at 10 s from the previous request")
     }
 
     func testLongPollTimesOutWithAnEmptyAnswer() {
