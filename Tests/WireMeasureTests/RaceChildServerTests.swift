@@ -21,12 +21,23 @@ final class RaceChildServerTests: XCTestCase {
         s.transports = [.poll, .sse, .ws]
         s.duration = 1
         s.rate = 20
+        s.size = 37         // not the default 64: the child must have been given it
         s.pollInterval = 0.25
         s.childServerThreshold = 0
         s.serverExecutable = try wirelabExecutable()
         let result = try Race(settings: s).run()
         XCTAssertEqual(result.server, "child process")
-        XCTAssertGreaterThan(result.published, 5, "the child generated events at --rate 20")
+        // The child's generator runs on a grid of 1/rate s and catches up after stalls under 1 s
+        // (TickGenerator), so it publishes rate × elapsed ± 1 events: the bounds are loose enough
+        // for a loaded machine and still tell --rate 20 from 10 or 40.
+        let expected = s.rate * result.elapsed
+        XCTAssertGreaterThanOrEqual(Double(result.published), 0.75 * expected - 1, "the child generated events at --rate 20 (\(result.elapsed) s)")
+        XCTAssertLessThanOrEqual(Double(result.published), 1.25 * expected + 2, "the child generated events at --rate 20 (\(result.elapsed) s)")
+        // --size reached the child: each WebSocket message is the event's JSON, 54 bytes + the
+        // digits of the id + the data (PROTOCOL.md §1), and the WebSocket client got every id once.
+        let ws = try XCTUnwrap(result.result(.ws))
+        let jsonBytes = (result.firstID...result.lastID).reduce(0) { $0 + 54 + String($1).count + s.size }
+        XCTAssertEqual(ws.totals.payloadDown, jsonBytes, "ws payload of ids \(result.firstID)...\(result.lastID) at --size 37")
         for t in [RaceTransport.sse, .ws] {
             let r = try XCTUnwrap(result.result(t))
             XCTAssertEqual(r.events, Double(result.published), "\(t)")
