@@ -43,6 +43,25 @@ final class ServerIntegrationTests: XCTestCase {
         }
     }
 
+    /// An answer far larger than the sockets' buffers (1000 events of 16 KiB, about 16 MB): the
+    /// server writes what the socket takes, then must be told when it can write again (EPOLLOUT,
+    /// POLLOUT). The small answers of the other tests always fit at once, so without this a
+    /// backend that never reported writability still passed "runs on both backends".
+    func testAnAnswerLargerThanTheSocketBuffersArrivesWholeOnBothBackends() throws {
+        for kind in [SelectorKind.epoll, .poll] {
+            let s = try TestServer(selector: kind) { $0.maxQueue = 64 << 20 }
+            let data = String(repeating: "x", count: 16 * 1024)
+            for _ in 1...1000 { s.server.feed.publish(topic: .chat, data: data) }
+            let c = try RawClient(port: s.port)
+            let r = try XCTUnwrap(c.get("/poll?since=0"), "\(kind): the answer never completed")
+            XCTAssertEqual(r.head.status, 200, "\(kind)")
+            XCTAssertGreaterThan(r.body.count, 16 * 1024 * 1000, "\(kind)")
+            let body = json(r.body)
+            XCTAssertEqual((body["events"] as? [[String: Any]])?.count, 1000, "\(kind)")
+            XCTAssertEqual(body["next"] as? Int, 1000, "\(kind)")
+        }
+    }
+
     func testPipelinedRequestsAreAnsweredInOrder() throws {
         try onBothBackends { kind in
             let s = try TestServer(selector: kind)
