@@ -6,6 +6,7 @@
 import XCTest
 import Foundation
 import WireMeasure
+import WireLoop
 @testable import WireLessons
 
 final class LessonTablesTests: XCTestCase {
@@ -85,5 +86,37 @@ final class LessonTablesTests: XCTestCase {
         XCTAssertGreaterThan(Int(post[2]) ?? 0, 5 * 64, "each POST carries the message and a head")
         XCTAssertTrue(said.contains { $0.contains("Each client frame carried 6 B of header and masking key") }, said.joined(separator: "\n"))
         XCTAssertEqual(results.notice.count, 3)
+    }
+
+    /// `make tables` is `wirelab lesson --tables` on every lesson; here on lesson 6 alone, in a
+    /// copy of its folder (WIRELAB_LESSONS) with 5 messages: the command writes results/ and the
+    /// README block from its own run.
+    func testLessonTablesCommandWritesResultsAndTheREADMEBlock() throws {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let binary = try XCTUnwrap([bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("wirelab").path }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }, "run swift build --build-tests first")
+        let lesson = try XCTUnwrap(LessonCatalog.lesson(6))
+        let dir = try temporaryDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/01-short-polling", withIntermediateDirectories: true)
+        try "{}".write(toFile: dir + "/01-short-polling/scenario.json", atomically: true, encoding: .utf8)   // marks the folder
+        try fm.createDirectory(atPath: dir + "/" + lesson.folder, withIntermediateDirectories: true)
+        try #"{"title":"t","transports":"ws","duration":1,"rate":0,"size":64,"clients":1,"poll_interval":1,"lesson":{"talk_back":{"messages":5,"size":64}}}"#
+            .write(toFile: dir + "/\(lesson.folder)/scenario.json", atomically: true, encoding: .utf8)
+        try "above\n<!-- results:start -->\nOLD\n<!-- results:end -->\nbelow\n".write(toFile: dir + "/\(lesson.folder)/README.md", atomically: true, encoding: .utf8)
+
+        var env = ProcessInfo.processInfo.environment
+        env["WIRELAB_LESSONS"] = dir
+        let r = try ChildProcess.run(binary, ["lesson", "6", "--tables"], environment: env)
+        XCTAssertFalse(r.timedOut)
+        XCTAssertEqual(r.status, 0, String(decoding: r.stderr, as: UTF8.self))
+        XCTAssertTrue(String(decoding: r.stdout, as: UTF8.self).contains("wrote Lessons/results/\(lesson.folder).md"))
+        let csv = try String(contentsOfFile: dir + "/results/\(lesson.folder).csv", encoding: .utf8)
+        XCTAssertTrue(csv.contains("\nWebSocket /echo,5,350,330,"), csv)
+        XCTAssertTrue(fm.fileExists(atPath: dir + "/results/\(lesson.folder).json"))
+        let readme = try String(contentsOfFile: dir + "/\(lesson.folder)/README.md", encoding: .utf8)
+        XCTAssertTrue(readme.hasPrefix("above\n<!-- results:start -->\n") && readme.hasSuffix("<!-- results:end -->\nbelow\n"), readme)
+        XCTAssertFalse(readme.contains("OLD"))
+        XCTAssertTrue(readme.contains("| WebSocket /echo | 5 | 70 B | 66 B |"), readme)
     }
 }
