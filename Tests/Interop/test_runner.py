@@ -1,9 +1,11 @@
 """The runner itself: a green run means every test ran. A skipped test and a missing peer both
-make `run_all.py` exit 1 (the runner is started here on a small selection of tests).
+make `run_all.py` exit 1 (the runner is started here on a small selection of tests). And
+`make fuzz` stops at a fuzz target that does not compile (issue 11: a `|| true` hid that).
 """
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,3 +76,24 @@ class TestServeSelectorIsReal(unittest.TestCase):
 
     def test_epoll_backend_has_epoll_instances(self):
         self.assertGreaterEqual(self.epoll_fds("epoll"), 1)
+
+
+class TestMakeFuzzStopsOnACompileError(unittest.TestCase):
+    """`make fuzz` with a `swiftc` that fails at once (a stand-in first on PATH, so this takes a
+    second, not the minutes a sanitizer build takes): make must stop at that compile line with
+    swiftc's message, not go on to the next target or run a fuzzer binary."""
+
+    def test_a_failing_compile_stops_make_fuzz(self):
+        root = os.path.dirname(os.path.dirname(HERE))
+        with tempfile.TemporaryDirectory() as d:
+            fake = os.path.join(d, "swiftc")
+            with open(fake, "w") as f:
+                f.write("#!/bin/sh\necho 'error: stand-in compile error' >&2\nexit 1\n")
+            os.chmod(fake, 0o755)
+            env = dict(os.environ, PATH=d + os.pathsep + os.environ.get("PATH", ""))
+            p = subprocess.run(["make", "-C", root, "fuzz", "FUZZ_SECONDS=1"], env=env, timeout=120,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertNotEqual(p.returncode, 0, p.stdout[-2000:])
+        self.assertIn("error: stand-in compile error", p.stderr, "swiftc's message reaches the user")
+        self.assertNotIn(".build/fuzz/websocket", p.stdout, "make went on past the failed compile:\n" + p.stdout[-2000:])
+        self.assertNotIn("-max_total_time", p.stdout, "a fuzzer ran although its target did not compile")
