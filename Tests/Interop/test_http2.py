@@ -544,8 +544,16 @@ class TestHTTP2StatsExact(unittest.TestCase):
         c.send(frame(h2_raw.GOAWAY, 0, 0, struct.pack("!II", 0, 0)))
         c.wait_eof()
         c.close()
-        time.sleep(0.3)
-        stats = self.srv.stats()
+        # Wait for the server to have counted every byte (issue 11: no fixed sleep before a
+        # byte-exact check), at most 10 s; the assertions below then say what differs.
+        deadline = time.monotonic() + 10
+        while True:
+            stats = self.srv.stats()
+            mine, h2s = stats["clients"].get(name, {}), stats["http2"]
+            counted = (mine.get("bytes_in", 0) + h2s["bytes_in"], mine.get("bytes_out", 0) + h2s["bytes_out"])
+            if counted == (c.sent, c.received) or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         mine = stats["clients"][name]
         h2s = stats["http2"]
         self.assertEqual(h2s["connections"], 1)
