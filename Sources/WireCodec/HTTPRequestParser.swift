@@ -198,6 +198,12 @@ public struct HTTPRequestParser {
             guard leadingEmptyLines <= Self.maxLeadingEmptyLines else { throw bad("too many empty lines before request") }
             input.readIndex += length
         }
+        // A request line begins with its method, a token (RFC 9112 §3). A first byte that cannot
+        // begin one (0x16, a TLS ClientHello from `curl https://` to this plain port; binary
+        // garbage) is refused now, not after the 10 s head timeout. One byte, so O(1) per read.
+        if input.readableCount > 0 && !httpIsTokenByte(input.bytes[input.readIndex]) {
+            throw bad("malformed request line (not HTTP; https:// to an http:// port?)")
+        }
         guard let headEnd = input.findEndOfHead() else {
             // RFC 9112 §2.3/RFC 6585 §5: refuse as soon as the head is known to be too big.
             if input.readableCount > maxHeadBytes { throw HTTPError(status: 431, reason: "request head too large") }

@@ -455,6 +455,16 @@ class TestSmallEndpoints(CurlCase):
                 self.assertEqual(status, 200)
                 self.assertTrue(body)
 
+    def test_https_to_the_http_port_fails_at_once(self):
+        # `curl https://` to a plain-HTTP port: the server answers its ClientHello with a 400 at
+        # once, which curl reports as a TLS error (exit 35), instead of waiting for the 10 s head
+        # timeout (curl --max-time 5 would then exit 28).
+        t0 = time.monotonic()
+        p = curl("--max-time", "5", f"https://127.0.0.1:{self.srv.port}/healthz", check_rc=False)
+        self.assertEqual(p.returncode, 35, f"curl exit {p.returncode}: {p.stderr!r}")
+        self.assertLess(time.monotonic() - t0, 5.0)
+        self.assertTrue(self.srv.healthy())
+
     def test_http10_longpoll(self):
         self.srv.publish("for 1.0")
         latest = self.srv.latest()

@@ -143,6 +143,21 @@ final class HTTPRequestParserTests: XCTestCase {
     }
     func testBareCRInRequestLineIs400() { httpAssertRejected("GET / HTTP/1.1\r\r\n\r\n", 400) }
     func testStrayCRBeforeRequestLineIs400() { httpAssertRejected("\rGET / HTTP/1.1\r\n\r\n", 400) }
+    /// RFC 9112 §3: a request line starts with a method token. A first byte that cannot start
+    /// one is refused at once: a TLS ClientHello (`curl https://` to this plain port, RFC 8446
+    /// §5.1 record header 16 03 01) never sends a CRLF and used to wait for the 10 s timeout.
+    func testFirstByteThatCannotStartAMethodIs400AtOnce() {
+        for first: [UInt8] in [[0x16, 0x03, 0x01, 0x00, 0xA5, 0x01], [0x00], [0x80, 0x81], [UInt8(ascii: " ")], [UInt8(ascii: "{")]] {
+            var parser = HTTPRequestParser()
+            parser.feed(first)
+            XCTAssertThrowsError(try parser.nextRequest(), "\(first)") { XCTAssertEqual(($0 as? HTTPError)?.status, 400) }
+        }
+        for prefix in ["G", "\r\n", "\n", "\r", "PRI"] {   // may still become a request: wait
+            var parser = HTTPRequestParser()
+            parser.feed(httpBytes(prefix))
+            XCTAssertNil(try parser.nextRequest(), prefix)
+        }
+    }
     func testTooManyLeadingEmptyLinesIs400() { httpAssertRejected("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", 400) }
     func testObsoleteLineFoldingIs400() {
         httpAssertRejected("GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n", 400)
