@@ -56,6 +56,22 @@ class TestServeOutput(unittest.TestCase):
         self.assertIn("serve", p.stdout.decode())
 
 
+    def test_help_option_columns_line_up(self):
+        # Every subcommand's option table, --help row included, starts its descriptions in one column.
+        for sub in ["serve", "race", "inspect", "lesson", "proxy"]:
+            with self.subTest(sub=sub):
+                p = subprocess.run([wirelab_bin(), sub, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                text = p.stdout.decode()
+                table = text.split("\nOptions:\n", 1)[1].split("\n\n", 1)[0].split("\n")
+                columns = {}
+                for line in table:
+                    m = re.match(r"^  --\S+(?: \S+)?( +)\S", line)
+                    self.assertIsNotNone(m, f"{sub}: not an option row: {line!r}")
+                    columns[line.split()[0]] = m.end() - 1
+                self.assertIn("--help", columns)
+                self.assertEqual(len(set(columns.values())), 1, f"{sub}: description columns differ: {columns}")
+
 class TestUsageErrors(unittest.TestCase):
     def test_bad_flags_exit_2_one_line(self):
         cases = [(["--port", "abc"], "--port"), (["--port", "70000"], "--port"), (["--port", "-1"], "--port"),
