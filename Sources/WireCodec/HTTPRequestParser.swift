@@ -61,6 +61,8 @@ public struct HTTPRequestParser {
     private var pendingRequest: HTTPRequest?
     private var chunkedBody: [UInt8] = []
     private var leadingEmptyLines = 0
+    /// The request whose body is awaited asked `Expect: 100-continue` and no 100 was sent yet.
+    private var continueAwaited = false
     /// Bytes fed so far, and how many of them the requests returned so far took up.
     private var fedByteCount = 0
     /// Total bytes of the requests returned so far: lets a server count each pipelined
@@ -99,6 +101,7 @@ public struct HTTPRequestParser {
             let failure = error as? HTTPError ?? HTTPError(status: 400, reason: "\(error)")
             state = .failed(failure)
             pendingRequest = nil
+            continueAwaited = false
             chunkedBody = []
             throw failure
         }
@@ -117,10 +120,24 @@ public struct HTTPRequestParser {
         }
     }
 
+    /// True once per request whose head asked `Expect: 100-continue` (RFC 9110 §10.1.1) while
+    /// none of its body has arrived: the server should now send `100 Continue`, or the client
+    /// waits its expect timeout (curl: 1 s) before sending the body. A final answer sent instead
+    /// (413, 400) needs nothing from here.
+    public mutating func takeContinueRequest() -> Bool {
+        guard continueAwaited else { return false }
+        continueAwaited = false
+        switch state {
+        case .readingFixedBody, .readingChunkedBody: return input.readableCount == 0 && chunkedBody.isEmpty
+        default: return false
+        }
+    }
+
     /// After an Upgrade (101), bytes already read past the request belong to the new protocol.
     public mutating func takeBufferedBytes() -> [UInt8] {
         if case .failed = state {} else { state = .readingHead }
         pendingRequest = nil
+        continueAwaited = false
         chunkedBody = []
         return input.takeAll()
     }
@@ -135,6 +152,9 @@ public struct HTTPRequestParser {
 
             case .readingHead:
                 guard let (request, framing) = try readHead() else { return nil }
+                // RFC 9110 §10.1.1: "100-continue" is the only expectation; HTTP/1.0 has none.
+                continueAwaited = request.version.minor >= 1
+                    && request.headers.values("Expect").contains { httpASCIICaseInsensitiveEquals($0, "100-continue") }
                 switch framing {
                 case .none:
                     return request
@@ -178,6 +198,7 @@ public struct HTTPRequestParser {
 
     private mutating func finishBody(_ request: HTTPRequest) -> HTTPRequest {
         pendingRequest = nil
+        continueAwaited = false
         state = .readingHead
         return request
     }

@@ -391,6 +391,24 @@ class TestPublish(CurlCase):
         self.assertEqual(len(lines), 3, blocks[0])
         self.assertEqual(json.loads(lines[2][len("data: "):])["data"], text)
 
+    def test_publish_with_expect_100_continue(self):
+        # RFC 9110 §10.1.1: curl sends `Expect: 100-continue` and holds the body until the server's
+        # `100 Continue` (here up to 10 s: --expect100-timeout); without it the publish would hit
+        # --max-time 5 (exit 28).
+        body = "e" * 3000
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(body.encode())
+        try:
+            t0 = time.monotonic()
+            p = curl("--max-time", "5", "--expect100-timeout", "10", "-H", "Expect: 100-continue",
+                     "-H", "Content-Type: text/plain", "--data-binary", f"@{f.name}", f"{self.srv.base}/publish")
+            self.assertLess(time.monotonic() - t0, 5.0)
+        finally:
+            os.unlink(f.name)
+        published = json.loads(p.stdout)["id"]
+        poll = json.loads(curl(f"{self.srv.base}/poll?since={published - 1}").stdout)
+        self.assertEqual([e["data"] for e in poll["events"]], [body])
+
     def test_publish_size_limit(self):
         status, _, body = self.post(b"a" * 65536)
         self.assertEqual(status, 200, body[:200])

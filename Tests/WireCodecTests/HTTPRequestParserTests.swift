@@ -346,6 +346,32 @@ final class HTTPRequestParserTests: XCTestCase {
         parser.feed(httpBytes(raw))
         return try XCTUnwrap(parser.nextRequest())
     }
+
+    /// RFC 9110 §10.1.1: a head with `Expect: 100-continue` and none of its body yet asks the
+    /// server for `100 Continue`, once; not when the body came with the head, not in HTTP/1.0.
+    func testExpect100ContinueIsReportedOnceBeforeTheBody() throws {
+        var parser = HTTPRequestParser()
+        parser.feed(httpBytes("POST /publish HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n"))
+        XCTAssertNil(try parser.nextRequest())
+        XCTAssertTrue(parser.takeContinueRequest())
+        XCTAssertFalse(parser.takeContinueRequest(), "only once per request")
+        parser.feed(httpBytes("hi"))
+        XCTAssertEqual(try parser.nextRequest()?.body, Array("hi".utf8))
+        XCTAssertFalse(parser.takeContinueRequest())
+
+        for raw in ["POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nh",    // body begun
+                    "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",      // no 1xx in 1.0
+                    "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n"] {                              // not asked
+            var p = HTTPRequestParser()
+            p.feed(httpBytes(raw))
+            XCTAssertNil(try p.nextRequest())
+            XCTAssertFalse(p.takeContinueRequest(), raw)
+        }
+        var chunked = HTTPRequestParser()
+        chunked.feed(httpBytes("POST / HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        XCTAssertNil(try chunked.nextRequest())
+        XCTAssertTrue(chunked.takeContinueRequest())
+    }
 }
 
 final class HTTPRequestTargetFormTests: XCTestCase {
