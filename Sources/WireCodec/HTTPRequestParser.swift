@@ -36,6 +36,9 @@
 //    is chunked applied twice (RFC 9112 §7) and Transfer-Encoding in HTTP/1.0 (RFC 9112 §6.1).
 //  - Any other HTTP/1.x minor version is parsed with HTTP/1.1 rules; a well-formed version with
 //    another major (HTTP/2.0, HTTP/0.9) is 505; anything not shaped like HTTP/d.d is 400.
+//  - A first byte that cannot begin a method is 400 at once (a TLS ClientHello would otherwise
+//    wait for the head timeout). `Expect: 100-continue` is reported (takeContinueRequest) so the
+//    server can send `100 Continue` before the body (RFC 9110 §10.1.1).
 //  - Bytes >= 0x80 are tolerated in the target and in field values (passed on as UTF-8, invalid
 //    sequences become U+FFFD); control characters are not.
 
