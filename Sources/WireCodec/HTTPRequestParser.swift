@@ -123,16 +123,17 @@ public struct HTTPRequestParser {
         }
     }
 
-    /// True once per request whose head asked `Expect: 100-continue` (RFC 9110 §10.1.1) while
-    /// none of its body has arrived: the server should now send `100 Continue`, or the client
-    /// waits its expect timeout (curl: 1 s) before sending the body. A final answer sent instead
+    /// Once per request whose head asked `Expect: 100-continue` (RFC 9110 §10.1.1) while none of
+    /// its body has arrived: that head, so the server can send `100 Continue` (or the client
+    /// waits its expect timeout, curl: 1 s, before sending the body). A final answer sent instead
     /// (413, 400) needs nothing from here.
-    public mutating func takeContinueRequest() -> Bool {
-        guard continueAwaited else { return false }
+    public mutating func takeContinueRequest() -> HTTPRequest? {
+        guard continueAwaited else { return nil }
         continueAwaited = false
         switch state {
-        case .readingFixedBody, .readingChunkedBody: return input.readableCount == 0 && chunkedBody.isEmpty
-        default: return false
+        case .readingFixedBody, .readingChunkedBody:
+            return input.readableCount == 0 && chunkedBody.isEmpty ? pendingRequest : nil
+        default: return nil
         }
     }
 

@@ -409,6 +409,40 @@ class TestPublish(CurlCase):
         poll = json.loads(curl(f"{self.srv.base}/poll?since={published - 1}").stdout)
         self.assertEqual([e["data"] for e in poll["events"]], [body])
 
+    def test_expect_100_continue_on_a_transport_gets_no_interim_answer_and_exact_counts(self):
+        # Only the endpoints that take a body answer `100 Continue`; a transport request that asks
+        # for it (a GET with a body, odd but legal) gets no interim answer (RFC 9110 §10.1.1 lets
+        # a server skip it): the client sends its body after its own expect timeout, gets the
+        # final answer, and its counters in /stats hold exactly the bytes its socket carried.
+        import select
+        import socket
+        head = (b"GET /poll?client=expect-x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 2\r\nConnection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=5) as c:
+            c.sendall(head)
+            readable, _, _ = select.select([c], [], [], 0.5)     # what curl's expect timeout waits for
+            self.assertEqual(readable, [], "no 100 Continue for a transport endpoint")
+            c.sendall(b"hi")
+            answer = b""
+            while True:
+                try:
+                    chunk = c.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:80])
+        deadline = time.monotonic() + 5
+        while True:
+            x = self.srv.stats("expect-x")
+            if x["bytes_out"] == len(answer) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(x["bytes_out"], len(answer), x)
+        self.assertEqual(x["bytes_in"], len(head) + 2, x)
+        self.assertEqual(x["requests"], 1, x)
+
     def test_publish_size_limit(self):
         status, _, body = self.post(b"a" * 65536)
         self.assertEqual(status, 200, body[:200])
