@@ -36,6 +36,9 @@
 //    is chunked applied twice (RFC 9112 §7) and Transfer-Encoding in HTTP/1.0 (RFC 9112 §6.1).
 //  - Any other HTTP/1.x minor version is parsed with HTTP/1.1 rules; a well-formed version with
 //    another major (HTTP/2.0, HTTP/0.9) is 505; anything not shaped like HTTP/d.d is 400.
+//  - A first byte that cannot begin a method is 400 at once (a TLS ClientHello would otherwise
+//    wait for the head timeout). `Expect: 100-continue` is reported (takeContinueRequest) so the
+//    server can send `100 Continue` before the body (RFC 9110 §10.1.1).
 //  - Bytes >= 0x80 are tolerated in the target and in field values (passed on as UTF-8, invalid
 //    sequences become U+FFFD); control characters are not.
 
@@ -61,6 +64,8 @@ public struct HTTPRequestParser {
     private var pendingRequest: HTTPRequest?
     private var chunkedBody: [UInt8] = []
     private var leadingEmptyLines = 0
+    /// The request whose body is awaited asked `Expect: 100-continue` and no 100 was sent yet.
+    private var continueAwaited = false
     /// Bytes fed so far, and how many of them the requests returned so far took up.
     private var fedByteCount = 0
     /// Total bytes of the requests returned so far: lets a server count each pipelined
@@ -99,6 +104,7 @@ public struct HTTPRequestParser {
             let failure = error as? HTTPError ?? HTTPError(status: 400, reason: "\(error)")
             state = .failed(failure)
             pendingRequest = nil
+            continueAwaited = false
             chunkedBody = []
             throw failure
         }
@@ -117,10 +123,25 @@ public struct HTTPRequestParser {
         }
     }
 
+    /// Once per request whose head asked `Expect: 100-continue` (RFC 9110 §10.1.1) while none of
+    /// its body has arrived: that head, so the server can send `100 Continue` (or the client
+    /// waits its expect timeout, curl: 1 s, before sending the body). A final answer sent instead
+    /// (413, 400) needs nothing from here.
+    public mutating func takeContinueRequest() -> HTTPRequest? {
+        guard continueAwaited else { return nil }
+        continueAwaited = false
+        switch state {
+        case .readingFixedBody, .readingChunkedBody:
+            return input.readableCount == 0 && chunkedBody.isEmpty ? pendingRequest : nil
+        default: return nil
+        }
+    }
+
     /// After an Upgrade (101), bytes already read past the request belong to the new protocol.
     public mutating func takeBufferedBytes() -> [UInt8] {
         if case .failed = state {} else { state = .readingHead }
         pendingRequest = nil
+        continueAwaited = false
         chunkedBody = []
         return input.takeAll()
     }
@@ -135,6 +156,9 @@ public struct HTTPRequestParser {
 
             case .readingHead:
                 guard let (request, framing) = try readHead() else { return nil }
+                // RFC 9110 §10.1.1: "100-continue" is the only expectation; HTTP/1.0 has none.
+                continueAwaited = request.version.minor >= 1
+                    && request.headers.values("Expect").contains { httpASCIICaseInsensitiveEquals($0, "100-continue") }
                 switch framing {
                 case .none:
                     return request
@@ -178,6 +202,7 @@ public struct HTTPRequestParser {
 
     private mutating func finishBody(_ request: HTTPRequest) -> HTTPRequest {
         pendingRequest = nil
+        continueAwaited = false
         state = .readingHead
         return request
     }
@@ -197,6 +222,12 @@ public struct HTTPRequestParser {
             leadingEmptyLines += 1
             guard leadingEmptyLines <= Self.maxLeadingEmptyLines else { throw bad("too many empty lines before request") }
             input.readIndex += length
+        }
+        // A request line begins with its method, a token (RFC 9112 §3). A first byte that cannot
+        // begin one (0x16, a TLS ClientHello from `curl https://` to this plain port; binary
+        // garbage) is refused now, not after the 10 s head timeout. One byte, so O(1) per read.
+        if input.readableCount > 0 && !httpIsTokenByte(input.bytes[input.readIndex]) {
+            throw bad("malformed request line (not HTTP; https:// to an http:// port?)")
         }
         guard let headEnd = input.findEndOfHead() else {
             // RFC 9112 §2.3/RFC 6585 §5: refuse as soon as the head is known to be too big.

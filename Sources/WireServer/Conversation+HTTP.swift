@@ -5,6 +5,9 @@
 import WireLoop
 import WireCodec
 
+/// RFC 9110 §15.2.1: an interim answer, before the final one on the same request.
+private let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
 extension Conversation {
     // MARK: requests, one at a time (RFC 9112 §9.3 pipelining; PROTOCOL.md §9)
 
@@ -21,6 +24,13 @@ extension Conversation {
         }
         guard let request = request else {
             mayHaveMore = false
+            // RFC 9110 §10.1.1: the head asked for `100 Continue` before its body is sent. Only
+            // the endpoints that take a body (POST /publish, /control, counted under no transport)
+            // send it; any other request gets its final answer without one, as §10.1.1 allows,
+            // so a transport's bytes_out stays exactly what its socket carried.
+            if let head = parser.takeContinueRequest(), Router.allowedMethods(head.path) == "POST" {
+                write(continueResponse, .none)
+            }
             return setHTTPWait(wait)
         }
         mayHaveMore = true

@@ -60,7 +60,7 @@ struct Command {
                 if let d = o.defaultValue { line += " (default: \(d))" }
                 out += line + "\n"
             }
-            out += "  --help" + String(repeating: " ", count: 24) + "show this help\n"
+            out += "  --help" + String(repeating: " ", count: 30 - "  --help".count) + "show this help\n"
         }
         if !discussion.isEmpty { out += "\n" + discussion + "\n" }
         return out

@@ -74,7 +74,13 @@ enum ServeCommand {
         config.heartbeat = parsed.double("heartbeat") ?? config.heartbeat
         config.sseRetryMillis = parsed.int("sse-retry")
         config.maxMessage = parsed.int("max-message") ?? config.maxMessage
-        config.allowOrigins = parsed.all("allow-origin")
+        for value in parsed.all("allow-origin") {
+            // Compared byte for byte with a browser's Origin header: refuse what could never match.
+            guard let origin = serializedOrigin(value) else {
+                return usageError("wirelab serve: --allow-origin must be an origin, scheme://host[:port] without a path (e.g. http://localhost:3000), or null (got '\(value)')")
+            }
+            config.allowOrigins.append(origin)
+        }
         config.maxQueue = parsed.int("max-queue") ?? config.maxQueue
         config.sendTimeout = parsed.double("send-timeout") ?? config.sendTimeout
         config.maxBuffered = parsed.int("max-buffered") ?? config.maxBuffered

@@ -145,6 +145,17 @@ class TestHTTPBadInput(BadInputCase):
             with self.subTest(raw=raw):
                 self.expect(raw, 400, close=True)
 
+    def test_not_http_is_400_at_once(self):
+        # A TLS ClientHello (what `curl https://` sends to this plain-HTTP port) has no CRLF: the
+        # server must not wait for a head that will never come (it used to answer 408 after 10 s).
+        # http_request gives up after 5 s, so a 408 at 10 s fails here.
+        hello = bytes.fromhex("16030100a5010000a10303") + os.urandom(32)
+        for raw in [hello, b"\x00\x00\x00\x00", b"{\"type\":\"publish\"}"]:
+            with self.subTest(raw=raw[:12]):
+                t0 = time.monotonic()
+                self.expect(raw, 400, close=True)
+                self.assertLess(time.monotonic() - t0, 5.0)
+
     def test_malformed_header(self):
         for raw in [b"GET /poll HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
                     b"GET /poll HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n",

@@ -391,6 +391,58 @@ class TestPublish(CurlCase):
         self.assertEqual(len(lines), 3, blocks[0])
         self.assertEqual(json.loads(lines[2][len("data: "):])["data"], text)
 
+    def test_publish_with_expect_100_continue(self):
+        # RFC 9110 §10.1.1: curl sends `Expect: 100-continue` and holds the body until the server's
+        # `100 Continue` (here up to 10 s: --expect100-timeout); without it the publish would hit
+        # --max-time 5 (exit 28).
+        body = "e" * 3000
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(body.encode())
+        try:
+            t0 = time.monotonic()
+            p = curl("--max-time", "5", "--expect100-timeout", "10", "-H", "Expect: 100-continue",
+                     "-H", "Content-Type: text/plain", "--data-binary", f"@{f.name}", f"{self.srv.base}/publish")
+            self.assertLess(time.monotonic() - t0, 5.0)
+        finally:
+            os.unlink(f.name)
+        published = json.loads(p.stdout)["id"]
+        poll = json.loads(curl(f"{self.srv.base}/poll?since={published - 1}").stdout)
+        self.assertEqual([e["data"] for e in poll["events"]], [body])
+
+    def test_expect_100_continue_on_a_transport_gets_no_interim_answer_and_exact_counts(self):
+        # Only the endpoints that take a body answer `100 Continue`; a transport request that asks
+        # for it (a GET with a body, odd but legal) gets no interim answer (RFC 9110 §10.1.1 lets
+        # a server skip it): the client sends its body after its own expect timeout, gets the
+        # final answer, and its counters in /stats hold exactly the bytes its socket carried.
+        import select
+        import socket
+        head = (b"GET /poll?client=expect-x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 2\r\nConnection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=5) as c:
+            c.sendall(head)
+            readable, _, _ = select.select([c], [], [], 0.5)     # what curl's expect timeout waits for
+            self.assertEqual(readable, [], "no 100 Continue for a transport endpoint")
+            c.sendall(b"hi")
+            answer = b""
+            while True:
+                try:
+                    chunk = c.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:80])
+        deadline = time.monotonic() + 5
+        while True:
+            x = self.srv.stats("expect-x")
+            if x["bytes_out"] == len(answer) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(x["bytes_out"], len(answer), x)
+        self.assertEqual(x["bytes_in"], len(head) + 2, x)
+        self.assertEqual(x["requests"], 1, x)
+
     def test_publish_size_limit(self):
         status, _, body = self.post(b"a" * 65536)
         self.assertEqual(status, 200, body[:200])
@@ -454,6 +506,16 @@ class TestSmallEndpoints(CurlCase):
                 status, _, body = split_response(p.stdout)
                 self.assertEqual(status, 200)
                 self.assertTrue(body)
+
+    def test_https_to_the_http_port_fails_at_once(self):
+        # `curl https://` to a plain-HTTP port: the server answers its ClientHello with a 400 at
+        # once, which curl reports as a TLS error (exit 35), instead of waiting for the 10 s head
+        # timeout (curl --max-time 5 would then exit 28).
+        t0 = time.monotonic()
+        p = curl("--max-time", "5", f"https://127.0.0.1:{self.srv.port}/healthz", check_rc=False)
+        self.assertEqual(p.returncode, 35, f"curl exit {p.returncode}: {p.stderr!r}")
+        self.assertLess(time.monotonic() - t0, 5.0)
+        self.assertTrue(self.srv.healthy())
 
     def test_http10_longpoll(self):
         self.srv.publish("for 1.0")

@@ -56,6 +56,22 @@ class TestServeOutput(unittest.TestCase):
         self.assertIn("serve", p.stdout.decode())
 
 
+    def test_help_option_columns_line_up(self):
+        # Every subcommand's option table, --help row included, starts its descriptions in one column.
+        for sub in ["serve", "race", "inspect", "lesson", "proxy"]:
+            with self.subTest(sub=sub):
+                p = subprocess.run([wirelab_bin(), sub, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                text = p.stdout.decode()
+                table = text.split("\nOptions:\n", 1)[1].split("\n\n", 1)[0].split("\n")
+                columns = {}
+                for line in table:
+                    m = re.match(r"^  --\S+(?: \S+)?( +)\S", line)
+                    self.assertIsNotNone(m, f"{sub}: not an option row: {line!r}")
+                    columns[line.split()[0]] = m.end() - 1
+                self.assertIn("--help", columns)
+                self.assertEqual(len(set(columns.values())), 1, f"{sub}: description columns differ: {columns}")
+
 class TestUsageErrors(unittest.TestCase):
     def test_bad_flags_exit_2_one_line(self):
         cases = [(["--port", "abc"], "--port"), (["--port", "70000"], "--port"), (["--port", "-1"], "--port"),
@@ -77,6 +93,39 @@ class TestUsageErrors(unittest.TestCase):
                 self.assertIn(flag, lines[0], f"{args}: the line does not name {flag}: {err!r}")
                 if flag != "--bogus":
                     self.assertRegex(lines[0], r"integer|number", f"{args}: the line does not say what is accepted")
+
+    def test_allow_origin_that_is_not_an_origin_exit_2(self):
+        # A browser's Origin is scheme://host[:port], never a path or a trailing slash: a value no
+        # Origin can equal used to start a server on which the flag silently did nothing.
+        for value in ["not a url", "http://a.example/", "http://a.example/app", "a.example:3000", "http://",
+                      "http://a.example:99999", "http://user@a.example", "http://a.example?x=1", "*"]:
+            with self.subTest(value=value):
+                try:
+                    p = run_serve("--port", "0", "--rate", "0", "--allow-origin", value, timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.fail(f"--allow-origin {value!r}: the server started instead of exiting 2")
+                err = p.stderr.decode()
+                self.assertEqual(p.returncode, 2, f"{value!r}: exit {p.returncode}, stderr {err!r}")
+                self.assertEqual(p.stdout, b"")
+                lines = err.rstrip("\n").split("\n")
+                self.assertEqual(len(lines), 1, f"{value!r}: stderr is not one line: {err!r}")
+                self.assertIn("--allow-origin", lines[0])
+                self.assertIn("scheme://host[:port]", lines[0], "the line does not say what is accepted")
+
+    def test_allow_origin_is_compared_in_the_form_a_browser_sends(self):
+        # RFC 6454 §6.2: browsers send lower case, no default port. The flag's value is taken the same way.
+        with WirelabServer("--rate", "0", "--allow-origin", "HTTP://Good.Example:80",
+                           "--allow-origin", "https://x.example:443", "--allow-origin", "http://p.example:8080",
+                           "--allow-origin", "null") as srv:
+            for origin, status in [("http://good.example", 200), ("https://x.example", 200),
+                                   ("http://p.example:8080", 200), ("null", 200),
+                                   ("http://p.example", 403), ("http://evil.example", 403)]:
+                with self.subTest(origin=origin):
+                    got, headers, body = srv.request("POST", "/publish", body=b"hi",
+                                                     headers={"Origin": origin, "Content-Type": "text/plain"})
+                    self.assertEqual(got, status, body)
+                    if status == 200:
+                        self.assertEqual(headers.get("access-control-allow-origin"), origin)
 
     def test_port_in_use_exit_1(self):
         blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

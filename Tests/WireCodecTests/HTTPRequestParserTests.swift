@@ -143,6 +143,21 @@ final class HTTPRequestParserTests: XCTestCase {
     }
     func testBareCRInRequestLineIs400() { httpAssertRejected("GET / HTTP/1.1\r\r\n\r\n", 400) }
     func testStrayCRBeforeRequestLineIs400() { httpAssertRejected("\rGET / HTTP/1.1\r\n\r\n", 400) }
+    /// RFC 9112 §3: a request line starts with a method token. A first byte that cannot start
+    /// one is refused at once: a TLS ClientHello (`curl https://` to this plain port, RFC 8446
+    /// §5.1 record header 16 03 01) never sends a CRLF and used to wait for the 10 s timeout.
+    func testFirstByteThatCannotStartAMethodIs400AtOnce() {
+        for first: [UInt8] in [[0x16, 0x03, 0x01, 0x00, 0xA5, 0x01], [0x00], [0x80, 0x81], [UInt8(ascii: " ")], [UInt8(ascii: "{")]] {
+            var parser = HTTPRequestParser()
+            parser.feed(first)
+            XCTAssertThrowsError(try parser.nextRequest(), "\(first)") { XCTAssertEqual(($0 as? HTTPError)?.status, 400) }
+        }
+        for prefix in ["G", "\r\n", "\n", "\r", "PRI"] {   // may still become a request: wait
+            var parser = HTTPRequestParser()
+            parser.feed(httpBytes(prefix))
+            XCTAssertNil(try parser.nextRequest(), prefix)
+        }
+    }
     func testTooManyLeadingEmptyLinesIs400() { httpAssertRejected("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", 400) }
     func testObsoleteLineFoldingIs400() {
         httpAssertRejected("GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n", 400)
@@ -330,6 +345,32 @@ final class HTTPRequestParserTests: XCTestCase {
         var parser = HTTPRequestParser()
         parser.feed(httpBytes(raw))
         return try XCTUnwrap(parser.nextRequest())
+    }
+
+    /// RFC 9110 §10.1.1: a head with `Expect: 100-continue` and none of its body yet asks the
+    /// server for `100 Continue`, once; not when the body came with the head, not in HTTP/1.0.
+    func testExpect100ContinueIsReportedOnceBeforeTheBody() throws {
+        var parser = HTTPRequestParser()
+        parser.feed(httpBytes("POST /publish HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n"))
+        XCTAssertNil(try parser.nextRequest())
+        XCTAssertEqual(parser.takeContinueRequest()?.path, "/publish")
+        XCTAssertNil(parser.takeContinueRequest(), "only once per request")
+        parser.feed(httpBytes("hi"))
+        XCTAssertEqual(try parser.nextRequest()?.body, Array("hi".utf8))
+        XCTAssertNil(parser.takeContinueRequest())
+
+        for raw in ["POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nh",    // body begun
+                    "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",      // no 1xx in 1.0
+                    "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n"] {                              // not asked
+            var p = HTTPRequestParser()
+            p.feed(httpBytes(raw))
+            XCTAssertNil(try p.nextRequest())
+            XCTAssertNil(p.takeContinueRequest(), raw)
+        }
+        var chunked = HTTPRequestParser()
+        chunked.feed(httpBytes("POST / HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        XCTAssertNil(try chunked.nextRequest())
+        XCTAssertEqual(chunked.takeContinueRequest()?.method, "POST")
     }
 }
 
