@@ -64,10 +64,11 @@ final class HTTP2RaceClient: RaceClient {
         wantsConnection = false
         self.generation = generation
         counts.connections += 1            // the server counts a connection once per client on it
-        becameReady()
         switch transport {
-        case .sse, .ws: openStream()
-        default: if askWhenConnected { askWhenConnected = false; ask() }
+        case .sse, .ws: openStream()        // ready once the answer's HEADERS say it is subscribed
+        default:
+            becameReady()                   // a poller asks with since=: ready with the connection
+            if askWhenConnected { askWhenConnected = false; ask() }
         }
     }
 
@@ -191,6 +192,10 @@ final class HTTP2RaceClient: RaceClient {
         guard id == stream else { return }
         if let s = fields.first(where: { $0.name == ":status" }), let code = Int(s.value) { status = code }
         if status != 200 { return httpFailed("\(transport.path) over HTTP/2 answered \(status)") }
+        // An SSE stream or a WebSocket is live from the moment the server answered it: only
+        // now may the run start, or the events published while the request was on its way
+        // (a --via delay) would be counted as missed (HTTP/1.1 waits for its 200 or 101 too).
+        if transport == .sse || transport == .ws { becameReady() }
         if endStream { h2Data(id, [], endStream: true) }
     }
 

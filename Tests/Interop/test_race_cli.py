@@ -182,6 +182,22 @@ class TestRaceHTTP2(unittest.TestCase):
                     self.assertEqual(r["missed"], 0, r["transport"])
                     self.assertGreater(r["events"], 0, r["transport"])
 
+    def test_streams_through_a_delay_miss_nothing_at_the_start(self):
+        # An HTTP/2 SSE stream or WebSocket is live only once the server has answered it; a client
+        # that called itself ready when its connection opened let the run start while its request
+        # was still in the proxy's delay line, and missed the run's first events (1-5 of them at
+        # 100 events/s through --delay 30, nearly every run).
+        with WirelabServer("--rate", "100") as srv:
+            for attempt in range(3):
+                p = subprocess.run([wirelab_bin(), "race", "--url", srv.base, "--http", "2", "--via", "--delay 30",
+                                    "--transports", "sse,ws", "--duration", "1", "--format", "json", "--quiet"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+                report = json.loads(p.stdout)
+                for r in report["results"]:
+                    self.assertEqual(r["missed"], 0, (attempt, r["transport"], report["scenario"]))
+                    self.assertGreater(r["events"], 50, (attempt, r["transport"]))
+
     def test_share_needs_http2(self):
         p = subprocess.run([wirelab_bin(), "race", "--share"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(p.returncode, 2)
