@@ -2,7 +2,7 @@
 // (1.5 s, polls every ≤ 0.25 s, crowds capped at 40), the model calibrated once on this machine,
 // and every predicted latency and bytes-per-event held to the measurement within the bound the
 // model prints. A shared machine can stall a run: a latency outside its bound is measured once
-// or twice more before it counts as a failure.
+// or twice more, each time after calibrating again, before it counts as a failure.
 import XCTest
 @testable import WireLessons
 @testable import WireMeasure
@@ -49,6 +49,13 @@ final class LessonScenarioModelTests: XCTestCase {
                     }
                     if latencyMisses.isEmpty { break }
                     if attempt >= 3 { XCTFail("\(what): latency outside the bound three times: \(latencyMisses)"); break }
+                    // A lesson calibrates at its own start; here the calibration may be minutes old
+                    // and the machine busier now (two make test runs beside make bench pushed a
+                    // 0.5 ms push latency to 2 ms three times running). Measure it again, as the
+                    // lesson would, before the next try.
+                    c = try ModelCalibration.measure(size: s.size, headers: .minimal, crowd: s.size == 64) {
+                        try LessonRunner.startServer(rate: $0, size: s.size)
+                    }
                 }
             }
         }
