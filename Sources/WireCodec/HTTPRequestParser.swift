@@ -137,6 +137,12 @@ public struct HTTPRequestParser {
         }
     }
 
+    /// RFC 9110 §10.1.1: "100-continue" is the only expectation; an HTTP/1.0 client has none.
+    private static func expectsContinue(_ request: HTTPRequest) -> Bool {
+        request.version.minor >= 1
+            && request.headers.values("Expect").contains { httpASCIICaseInsensitiveEquals($0, "100-continue") }
+    }
+
     /// After an Upgrade (101), bytes already read past the request belong to the new protocol.
     public mutating func takeBufferedBytes() -> [UInt8] {
         if case .failed = state {} else { state = .readingHead }
@@ -156,16 +162,15 @@ public struct HTTPRequestParser {
 
             case .readingHead:
                 guard let (request, framing) = try readHead() else { return nil }
-                // RFC 9110 §10.1.1: "100-continue" is the only expectation; HTTP/1.0 has none.
-                continueAwaited = request.version.minor >= 1
-                    && request.headers.values("Expect").contains { httpASCIICaseInsensitiveEquals($0, "100-continue") }
                 switch framing {
                 case .none:
-                    return request
+                    return request      // no body to wait for: Expect means nothing (and costs nothing per GET)
                 case .length(let n):
+                    continueAwaited = Self.expectsContinue(request)
                     pendingRequest = request
                     state = .readingFixedBody(length: n)
                 case .chunked:
+                    continueAwaited = Self.expectsContinue(request)
                     pendingRequest = request
                     state = .readingChunkedBody(HTTPChunkedDecoder(
                         malformedStatus: 400, maxBodyBytes: maxBodyBytes, bodyTooLargeStatus: 413,
