@@ -201,6 +201,7 @@ public enum LessonRunner {
         var s = settings
         s.url = "http://127.0.0.1:\(server.port)"
         s.pauseGeneratorAtEnd = true
+        s.quietWhileConnecting = true     // the server generates at settings.rate
         if s.serverExecutable == nil { s.serverExecutable = executable }
         s.keepGoingAfterFailures = true     // what broke is part of the lesson (a 426, a reset)
         // A real middlebox: nginx in front of the server, the clients sent to it.

@@ -162,9 +162,10 @@ public enum TransportModel {
         // A dropped stream reconnects once: a second handshake and connection.
         let opens = m.dropped == transport ? 2.0 : 1.0
         let connectionTCP = opens * (c.segmentsPerConnection * seg + 16)    // + 8 for each SYN's options
-        // A stream subscribes before the run starts, so it may also receive an event published
-        // while the race was still connecting: its bytes count, the event does not (it is not the
-        // run's). Up to one such event is in every stream's bound.
+        // A stream subscribes before the run starts. The race holds the generator at rate 0
+        // while it connects (PROTOCOL.md §5), but a tick already due on loop 0 when the hold
+        // arrives can still reach a stream: its bytes would count, the event would not (it is
+        // not the run's). Up to one such event is in every stream's bound.
         let early = m.eventJSON / m.events
         switch transport {
         case .poll:

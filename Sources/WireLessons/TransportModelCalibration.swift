@@ -60,6 +60,7 @@ public struct ModelCalibration {
             s.pollInterval = 0.25
             s.headers = headers
             s.pauseGeneratorAtEnd = true
+            s.quietWhileConnecting = true
             return try Race(settings: s).run()
         }
         let a = try race(25, RaceTransport.allCases, clients: 1)

@@ -126,6 +126,16 @@ public final class Race {
         // earlier race): the comparison at the end is about this run's difference.
         let baseline = Self.serverCounters(control) ?? [:]
 
+        // A quiet setup: no event is published while the clients connect (RaceSettings).
+        let quietSetup = settings.quietWhileConnecting ?? handle.isOwn
+        if quietSetup {
+            let answer: ControlChannel.Answer
+            do { answer = try control.post("/control", json: "{\"rate\":0}") } catch let e as ControlError {
+                throw RaceError("cannot hold the generator while connecting: \(e.message)")
+            }
+            guard answer.status == 200 else { throw RaceError("cannot hold the generator while connecting: POST /control answered \(answer.status)") }
+        }
+
         // 3. Clients on a loop of their own.
         let loop = EventLoop(index: 0)
         let context = RaceContext(loop: loop, endpoint: clientEndpoint)
@@ -202,6 +212,14 @@ public final class Race {
         switch start {
         case .success(let v): (firstID, startNanos) = v
         case .failure(let e): throw RaceError(e.message)
+        }
+        if quietSetup {
+            // The clients count from firstID on: the generator may run now.
+            let answer: ControlChannel.Answer
+            do { answer = try control.post("/control", json: "{\"rate\":\(settings.rate)}") } catch let e as ControlError {
+                throw RaceError("cannot start the generator: \(e.message)")
+            }
+            guard answer.status == 200 else { throw RaceError("cannot start the generator: POST /control answered \(answer.status)") }
         }
         let endNanos = startNanos + LoopClock.nanos(seconds: settings.duration)
         while true {
