@@ -127,14 +127,15 @@ public final class Race {
         let baseline = Self.serverCounters(control) ?? [:]
 
         // A quiet setup: no event is published while the clients connect (RaceSettings).
-        let quietSetup = settings.quietWhileConnecting ?? handle.isOwn
-        if quietSetup {
+        func setGenerator(rate: Double, _ what: String) throws {
             let answer: ControlChannel.Answer
-            do { answer = try control.post("/control", json: "{\"rate\":0}") } catch let e as ControlError {
-                throw RaceError("cannot hold the generator while connecting: \(e.message)")
+            do { answer = try control.post("/control", json: "{\"rate\":\(rate)}") } catch let e as ControlError {
+                throw RaceError("cannot \(what): \(e.message)")
             }
-            guard answer.status == 200 else { throw RaceError("cannot hold the generator while connecting: POST /control answered \(answer.status)") }
+            guard answer.status == 200 else { throw RaceError("cannot \(what): POST /control answered \(answer.status)") }
         }
+        var generatorHeld = settings.quietWhileConnecting ?? handle.isOwn
+        if generatorHeld { try setGenerator(rate: 0, "hold the generator while connecting") }
 
         // 3. Clients on a loop of their own.
         let loop = EventLoop(index: 0)
@@ -183,6 +184,9 @@ public final class Race {
         }
 
         loop.execute { state.startConnecting() }
+        let setupTimeout = settings.setupTimeout + Double(clients.count) / 500
+        let setupDeadline = LoopClock.monotonicNanos() + LoopClock.nanos(seconds: setupTimeout)
+        var lastReady = 0, lastProgress = LoopClock.monotonicNanos()
         while true {
             let (ready, failure) = onLoop { (state.readyCount, state.firstFailure) }
             if let failure, ready == clients.count, !settings.keepGoingAfterFailures {
@@ -191,6 +195,25 @@ public final class Race {
             progress?(RaceProgress(phase: .connecting, elapsed: 0, total: settings.duration,
                                    connected: ready, clients: clients.count, events: 0))
             if ready == clients.count { break }
+            let now = LoopClock.monotonicNanos()
+            if ready != lastReady { lastReady = ready; lastProgress = now }
+            if generatorHeld, now - lastProgress > LoopClock.nanos(seconds: 1) {
+                // No client became ready for a second: one may be waiting for traffic to see
+                // its answer's head at all (a buffering middlebox, lesson 10's nginx). Let the
+                // generator run, as it would for a real stream.
+                try setGenerator(rate: settings.rate, "start the generator")
+                generatorHeld = false
+            }
+            if now > setupDeadline {
+                // Every wait has a timeout: a client still without its answer fails, the race
+                // goes on (or stops, below) with the ones that are ready.
+                onLoop {
+                    for c in clients where !c.isReady {
+                        c.fail("no answer within \(String(format: "%.1f", setupTimeout)) s of the start (a middlebox holding the head back?)")
+                    }
+                }
+                continue
+            }
             usleep(ready == 0 ? 5_000 : 20_000)
         }
         if !settings.keepGoingAfterFailures, let failure = onLoop({ state.firstFailure }) { throw RaceError(failure) }
@@ -213,13 +236,9 @@ public final class Race {
         case .success(let v): (firstID, startNanos) = v
         case .failure(let e): throw RaceError(e.message)
         }
-        if quietSetup {
+        if generatorHeld {
             // The clients count from firstID on: the generator may run now.
-            let answer: ControlChannel.Answer
-            do { answer = try control.post("/control", json: "{\"rate\":\(settings.rate)}") } catch let e as ControlError {
-                throw RaceError("cannot start the generator: \(e.message)")
-            }
-            guard answer.status == 200 else { throw RaceError("cannot start the generator: POST /control answered \(answer.status)") }
+            try setGenerator(rate: settings.rate, "start the generator")
         }
         let endNanos = startNanos + LoopClock.nanos(seconds: settings.duration)
         while true {

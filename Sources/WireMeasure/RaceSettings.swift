@@ -94,7 +94,12 @@ public struct RaceSettings: Equatable {
     /// would put its bytes in the run's counts without being one of the run's events (at 100
     /// events/s, a setup of 0.2 s on a loaded machine added 12% to SSE's bytes per event).
     /// Only for a server whose generator runs at `rate`: nil means when race started the server.
+    /// If no client became ready for a second, the hold ends (a client behind a buffering
+    /// middlebox may need traffic to see its answer's head).
     public var quietWhileConnecting: Bool?
+    /// Seconds (plus one per 500 clients) the clients get to connect and see their answer's head;
+    /// a client still waiting then fails ("no answer within ...").
+    public var setupTimeout = 30.0
     /// Seconds the clients get after the end to receive the last events published in the run.
     public var grace = 2.0
     /// At most this many TCP connects in progress at once (the listen backlog is finite).

@@ -266,6 +266,12 @@ final class NetworkLessonScenarioTests: XCTestCase {
         XCTAssertFalse(try XCTUnwrap(nginx.r(.ws)).failures.isEmpty, "nginx's defaults do not forward Upgrade")
         XCTAssertEqual(nginx.path(.auto), "ws>sse")
         XCTAssertEqual(nginx.missed(.sse), 0, "our X-Accel-Buffering: no turns nginx's buffering off")
+        // Buffering on: nginx holds even the SSE head back until enough bytes pass, so the race's
+        // quiet setup must let the generator run (after a second without progress), or the run
+        // would never start.
+        let holding = try run("nginx, buffering")
+        XCTAssertFalse(try XCTUnwrap(holding.r(.ws)).failures.isEmpty, "nginx's defaults do not forward Upgrade")
+        XCTAssertLessThan(try XCTUnwrap(holding.events(.sse)), Double(holding.result.published), "SSE is held in nginx's buffer")
         let fixed = try run("nginx, fixed")
         XCTAssertTrue(try XCTUnwrap(fixed.r(.ws)).failures.isEmpty)
         XCTAssertEqual(fixed.path(.auto), "ws")

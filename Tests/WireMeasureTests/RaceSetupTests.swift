@@ -1,15 +1,18 @@
-// A race that drives its server's generator holds it at rate 0 while the clients connect
-// (RaceSettings.quietWhileConnecting, PROTOCOL.md §5). A stream subscribes before the run
+// The race's setup (PROTOCOL.md §5). A race that drives its server's generator holds it at
+// rate 0 while the clients connect (RaceSettings.quietWhileConnecting). A stream subscribes before the run
 // starts, so without that an event published during a slow setup reaches it: its bytes count in
 // the run, the event does not, and bytes per event come out too high (lesson 5's check failed
 // that way on a loaded machine). The setup is made slow on purpose here: the progress callback
 // holds the race's own thread for 0.3 s while the loop thread connects and subscribes.
+// And the setup is a bounded wait: a client whose answer never comes fails after
+// RaceSettings.setupTimeout, and the race goes on with the others.
 import XCTest
 import Foundation
 @testable import WireMeasure
 import WireServer
+import WireLoop
 
-final class RaceQuietSetupTests: XCTestCase {
+final class RaceSetupTests: XCTestCase {
     private let rate = 200.0
     private let clients = 4
 
@@ -60,6 +63,45 @@ final class RaceQuietSetupTests: XCTestCase {
             let r = try XCTUnwrap(result.result(t))
             XCTAssertGreaterThan(r.totals.eventMessages, result.published * clients + clients * 10,
                                  "\(t): events published while the race waited reached the subscribed streams")
+        }
+    }
+
+    /// The clients are sent to a socket that accepts and reads but never answers (a middlebox
+    /// holding every head back); the server itself is real. Each client fails with the reason
+    /// after the setup timeout and the race still reports, instead of waiting for ever.
+    func testAClientWithoutAnAnswerFailsAfterTheSetupTimeout() throws {
+        var config = ServerConfig()
+        config.host = "127.0.0.1"
+        config.port = 0
+        config.rate = 20
+        let server = Server(config: config)
+        try server.start()
+        defer { server.shutdown(grace: 0.2) }
+        let silent = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
+        defer { _ = Socket.closeFD(silent) }
+        var s = RaceSettings()
+        s.url = "http://127.0.0.1:\(server.port)"
+        s.clientURL = "http://127.0.0.1:\(Socket.localPort(silent))"
+        s.transports = [.sse, .ws]
+        s.duration = 0.3
+        s.setupTimeout = 1
+        s.keepGoingAfterFailures = true
+        s.pauseGeneratorAtEnd = true
+        s.quietWhileConnecting = true
+        let started = Date()
+        let result = try Race(settings: s).run()
+        let took = Date().timeIntervalSince(started)
+        XCTAssertGreaterThan(took, 1, "the clients got their full second")
+        XCTAssertLessThan(took, 10, "the race did not wait for ever")
+        for t in [RaceTransport.sse, .ws] {
+            let r = try XCTUnwrap(result.result(t))
+            XCTAssertEqual(r.failures.count, 1, "\(t)")
+            XCTAssertTrue(r.failures.first?.contains("no answer within 1.0 s") ?? false, "\(t): \(r.failures)")
+        }
+        // Without keepGoingAfterFailures the same setup is an error, with the reason.
+        s.keepGoingAfterFailures = false
+        XCTAssertThrowsError(try Race(settings: s).run()) { error in
+            XCTAssertTrue("\(error)".contains("no answer within 1.0 s"), "\(error)")
         }
     }
 }
