@@ -459,9 +459,54 @@ POLL_TARGET = 1.0
 POLL_PAIRS = [("wirelab_loops1", "nginx_1"), ("wirelab", "nginx_auto")]
 
 
+def cpu_units(pid):
+    """The units a server's work can be split over: the worker processes of a master (nginx),
+    or else the threads of one process (wirelab's loops). {name: /proc stat path}."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(d)
+            except (OSError, IndexError, ValueError):
+                pass
+    if kids:
+        return {k: f"/proc/{k}/stat" for k in kids}
+    return {t: f"/proc/{pid}/task/{t}/stat" for t in os.listdir(f"/proc/{pid}/task")}
+
+
+def cpu_ticks(paths):
+    out = {}
+    for name, path in paths.items():
+        try:
+            with open(path) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[name] = int(fields[11]) + int(fields[12])     # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def cpu_split(pid, port, seconds=3):
+    """How the CPU a server used during one wrk run is spread over its workers or loop threads,
+    in percent, busiest first (units under 1 % left out). nginx `auto` shares one listening
+    socket and the kernel wakes an idle worker first, so wrk's 50 connections can all land on
+    one worker; wirelab's loops each own a SO_REUSEPORT listener and get about half each."""
+    units = cpu_units(pid)
+    before = cpu_ticks(units)
+    wrk_rps(port, seconds)
+    after = cpu_ticks(units)
+    used = {k: after[k] - before[k] for k in after if k in before}
+    total = sum(used.values())
+    if total <= 0:
+        return []
+    return sorted((round(100 * v / total) for v in used.values() if 100 * v / total >= 1), reverse=True)
+
+
 def fig_poll(args, R):
     """2. /poll keep-alive throughput, wrk -t1 -c50, alternating wirelab / nginx per pair."""
-    ports, procs = {}, []
+    ports, procs, nginx_procs = {}, [], {}
     try:
         srv = start_wirelab(args, 0)
         procs.append(srv)
@@ -472,6 +517,7 @@ def fig_poll(args, R):
         for workers, name in (("1", "nginx_1"), ("auto", "nginx_auto")):
             ngx, nport = start_nginx(args, workers)
             procs.append(ngx)
+            nginx_procs[name] = ngx
             ports[name] = nport
         # Same body and the headers that matter, or the comparison means nothing.
         sw, hw, bw = http_get(ports["wirelab"], "/poll")
@@ -493,6 +539,9 @@ def fig_poll(args, R):
                     runs[name].append(rps)
                     log(f"/poll rep {rep + 1} {name}: {rps:,.0f} req/s" + (f" ({err} errors)" if err else ""))
         w_rss = srv.rss_bytes()
+        split = {"wirelab": cpu_split(srv.pid, ports["wirelab"]),
+                 "nginx_auto": cpu_split(nginx_procs["nginx_auto"].pid, ports["nginx_auto"])}
+        log(f"/poll CPU split over workers: wirelab default {split['wirelab']} %, nginx auto {split['nginx_auto']} %")
     finally:
         for p in procs:
             if isinstance(p, Server):
@@ -500,7 +549,7 @@ def fig_poll(args, R):
             else:
                 stop_process(p)
     out = {"wrk": f"-t1 -c50 -d{args.wrk_seconds}s", "runs": runs, "errors": errors, "target_ratio": POLL_TARGET,
-           "wirelab_rss_after_bytes": w_rss}
+           "wirelab_rss_after_bytes": w_rss, "cpu_split_percent": split}
     for name in runs:
         out[f"{name}_rps"] = median(runs[name])
     for w, n in POLL_PAIRS:
@@ -550,6 +599,11 @@ def report(R, errors):
                      verdict(p["meets_wirelab_vs_nginx_auto"])))
         rows.append(("  default loops vs 1 worker", f"{p['wirelab_rps']:,.0f}", f"nginx {p['nginx_1_rps']:,.0f}",
                      f"{p['ratio_wirelab_vs_nginx_1']:.2f}", "", "(info)"))
+        sp = p.get("cpu_split_percent")
+        if sp:
+            show = lambda xs: "/".join(str(x) for x in xs) + " %"
+            rows.append(("  CPU split over loops / workers", show(sp["wirelab"]), "nginx " + show(sp["nginx_auto"]),
+                         "", "", "(info)"))
     m = R.get("memory")
     if m:
         for mode, label in (("idle-ws", "RSS per idle WebSocket"), ("idle-http", "RSS per idle keep-alive HTTP conn")):
