@@ -64,6 +64,9 @@ public struct HTTPRequestParser {
     private var pendingRequest: HTTPRequest?
     private var chunkedBody: [UInt8] = []
     private var leadingEmptyLines = 0
+    /// The request line of the head being read is complete and was found well formed (it is
+    /// checked as soon as its LF arrives, before the rest of the head).
+    private var requestLineChecked = false
     /// The request whose body is awaited asked `Expect: 100-continue` and no 100 was sent yet.
     private var continueAwaited = false
     /// Bytes fed so far, and how many of them the requests returned so far took up.
@@ -237,6 +240,17 @@ public struct HTTPRequestParser {
         guard let headEnd = input.findEndOfHead() else {
             // RFC 9112 §2.3/RFC 6585 §5: refuse as soon as the head is known to be too big.
             if input.readableCount > maxHeadBytes { throw HTTPError(status: 431, reason: "request head too large") }
+            // A complete request line that cannot be one (`GET /` without a version, an
+            // HTTP/0.9 request) is refused now: no field line can repair it, so waiting for the
+            // head timeout would only hold the connection (RFC 9112 §3).
+            if !requestLineChecked {
+                let start = input.readIndex
+                requestLineChecked = try input.bytes.withUnsafeBufferPointer { p in
+                    guard let lf = httpFirstLF(p, from: start) else { return false }
+                    _ = try parseRequestLine(p, Self.content(p, start, lf))
+                    return true
+                }
+            }
             return nil
         }
         guard headEnd - input.readIndex <= maxHeadBytes else {
@@ -246,6 +260,7 @@ public struct HTTPRequestParser {
         let parsed = try input.bytes.withUnsafeBufferPointer { try parseHead($0, head) }
         input.readIndex = headEnd
         leadingEmptyLines = 0
+        requestLineChecked = false
         return parsed
     }
 

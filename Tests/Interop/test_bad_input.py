@@ -156,6 +156,15 @@ class TestHTTPBadInput(BadInputCase):
                 self.expect(raw, 400, close=True)
                 self.assertLess(time.monotonic() - t0, 5.0)
 
+    def test_request_line_without_version_is_400_at_once(self):
+        # `GET /` (an HTTP/0.9 request) cannot become a request whatever follows: 400 when its
+        # line ends, not a 408 after the 10 s head timeout (http_request gives up after 5 s).
+        for raw in [b"GET /\r\n", b"GET /poll\n", b"GET / HTTP/1.1 x\r\n"]:
+            with self.subTest(raw=raw):
+                t0 = time.monotonic()
+                self.expect(raw, 400, close=True)
+                self.assertLess(time.monotonic() - t0, 5.0)
+
     def test_malformed_header(self):
         for raw in [b"GET /poll HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
                     b"GET /poll HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n",

@@ -158,6 +158,33 @@ final class HTTPRequestParserTests: XCTestCase {
             XCTAssertNil(try parser.nextRequest(), prefix)
         }
     }
+    /// A request line is judged when its LF arrives, not when the head is complete: `GET /`
+    /// (HTTP/0.9, no version) is 400 at once instead of after the head timeout.
+    func testACompleteRequestLineThatIsNotOneIs400BeforeTheHeadEnds() {
+        for line in ["GET /\r\n", "GET /\n", "GET\r\n", "GET / HTTP/1.1 extra\r\n", "GET / http/1.1\r\n", "GET  / HTTP/1.1\r\n"] {
+            var parser = HTTPRequestParser()
+            parser.feed(httpBytes(line))
+            XCTAssertThrowsError(try parser.nextRequest(), line) { XCTAssertEqual(($0 as? HTTPError)?.status, 400, line) }
+        }
+        // Byte by byte: nothing before the LF (it may still become a request), 400 with it.
+        var parser = HTTPRequestParser()
+        for b in httpBytes("GET /poll") {
+            parser.feed([b])
+            XCTAssertNil(try parser.nextRequest())
+        }
+        parser.feed(httpBytes("\r\n"))
+        XCTAssertThrowsError(try parser.nextRequest()) { XCTAssertEqual(($0 as? HTTPError)?.status, 400) }
+        // A good request line with the head still open waits, and the request comes whole, also
+        // when a second one is pipelined behind it (its line is checked afresh).
+        var good = HTTPRequestParser()
+        good.feed(httpBytes("GET /poll HTTP/1.1\r\n"))
+        XCTAssertNil(try good.nextRequest())
+        good.feed(httpBytes("Host: x\r\n"))
+        XCTAssertNil(try good.nextRequest())
+        good.feed(httpBytes("\r\nGET /\r\n"))
+        XCTAssertEqual(try good.nextRequest()?.target, "/poll")
+        XCTAssertThrowsError(try good.nextRequest()) { XCTAssertEqual(($0 as? HTTPError)?.status, 400) }
+    }
     func testTooManyLeadingEmptyLinesIs400() { httpAssertRejected("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", 400) }
     func testObsoleteLineFoldingIs400() {
         httpAssertRejected("GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n", 400)
