@@ -16,13 +16,18 @@ final class RaceSetupTests: XCTestCase {
     private let rate = 200.0
     private let clients = 4
 
-    private func race(quiet: Bool) throws -> RaceResult {
+    private func startServer(rate: Double) throws -> Server {
         var config = ServerConfig()
         config.host = "127.0.0.1"
         config.port = 0
         config.rate = rate
         let server = Server(config: config)
         try server.start()
+        return server
+    }
+
+    private func race(quiet: Bool) throws -> RaceResult {
+        let server = try startServer(rate: rate)
         defer { server.shutdown(grace: 0.2) }
         var s = RaceSettings()
         s.url = "http://127.0.0.1:\(server.port)"
@@ -70,12 +75,7 @@ final class RaceSetupTests: XCTestCase {
     /// holding every head back); the server itself is real. Each client fails with the reason
     /// after the setup timeout and the race still reports, instead of waiting for ever.
     func testAClientWithoutAnAnswerFailsAfterTheSetupTimeout() throws {
-        var config = ServerConfig()
-        config.host = "127.0.0.1"
-        config.port = 0
-        config.rate = 20
-        let server = Server(config: config)
-        try server.start()
+        let server = try startServer(rate: 20)
         defer { server.shutdown(grace: 0.2) }
         let silent = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
         defer { _ = Socket.closeFD(silent) }
