@@ -208,6 +208,7 @@ public final class Race {
                 // Every wait has a timeout: a client still without its answer fails, the race
                 // goes on (or stops, below) with the ones that are ready.
                 onLoop {
+                    state.next = clients.count      // a failure counts as ready: start no more connects
                     for c in clients where !c.isReady {
                         c.fail("no answer within \(String(format: "%.1f", setupTimeout)) s of the start (a middlebox holding the head back?)")
                     }
@@ -256,7 +257,7 @@ public final class Race {
         // 5. End.
         let pause = settings.pauseGeneratorAtEnd ?? handle.isOwn
         if pause {
-            _ = try? control.post("/control", json: "{\"rate\":0}")
+            try? setGenerator(rate: 0, "pause the generator")   // best effort: the counts show it anyway
             usleep(30_000)   // a tick already due on a loop thread lands before we read the last id
         }
         let lastID: Int
