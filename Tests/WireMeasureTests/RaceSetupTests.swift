@@ -104,4 +104,33 @@ final class RaceSetupTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no answer within 1.0 s"), "\(error)")
         }
     }
+
+    /// More clients than may connect at once, and none answered: at the deadline the clients
+    /// still waiting their turn fail too, and none of them connects after it (a failure counts
+    /// as ready, so without the stop the scheduler would start the very clients just failed).
+    /// The silent listener never accepts, so its backlog holds every connection ever made.
+    func testClientsStillWaitingTheirTurnAtTheDeadlineFailWithoutConnecting() throws {
+        let server = try startServer(rate: 20)
+        defer { server.shutdown(grace: 0.2) }
+        let silent = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
+        defer { _ = Socket.closeFD(silent) }
+        var s = RaceSettings()
+        s.url = "http://127.0.0.1:\(server.port)"
+        s.clientURL = "http://127.0.0.1:\(Socket.localPort(silent))"
+        s.transports = [.sse]
+        s.clients = 6
+        s.maxConcurrentConnects = 2
+        s.duration = 0.2
+        s.setupTimeout = 1
+        s.keepGoingAfterFailures = true
+        s.pauseGeneratorAtEnd = true
+        let result = try Race(settings: s).run()
+        let r = try XCTUnwrap(result.result(.sse))
+        XCTAssertEqual(r.failures.count, 6, "every client failed: \(r.failures)")
+        XCTAssertTrue(r.failures.allSatisfy { $0.contains("no answer within") }, "\(r.failures)")
+        usleep(100_000)   // any connect the race started has reached the backlog by now
+        var connections = 0
+        while let (fd, _) = Socket.accept(silent) { connections += 1; _ = Socket.closeFD(fd) }
+        XCTAssertEqual(connections, 2, "only the two clients whose turn came connected")
+    }
 }
