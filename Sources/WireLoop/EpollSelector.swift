@@ -23,13 +23,19 @@ public final class EpollSelector: Selector {
         var m: UInt32 = 0
         if interest.contains(.read) { m |= UInt32(CWS_EPOLLIN | CWS_EPOLLRDHUP) }
         if interest.contains(.write) { m |= UInt32(CWS_EPOLLOUT) }
+        // EPOLLEXCLUSIVE takes EPOLLIN but not RDHUP (epoll_ctl(2): EINVAL), and a listener
+        // has no peer to hang up anyway.
+        if interest.contains(.exclusive) { m = UInt32(CWS_EPOLLIN) | UInt32(CWS_EPOLLEXCLUSIVE) }
         return m
     }
 
     public func register(fd: Int32, interest: SelectorInterest) {
         _ = cws_epoll_ctl(epfd, 1, fd, mask(interest), UInt64(UInt32(bitPattern: fd)))
     }
+    /// Not for an fd registered with `.exclusive`: epoll cannot modify that registration
+    /// (epoll_ctl(2): EPOLL_CTL_MOD on it is EINVAL), so the caller removes the fd and adds it again.
     public func reregister(fd: Int32, interest: SelectorInterest) {
+        precondition(!interest.contains(.exclusive), "an exclusive fd is removed and added, not modified")
         _ = cws_epoll_ctl(epfd, 3, fd, mask(interest), UInt64(UInt32(bitPattern: fd)))
     }
     public func deregister(fd: Int32) {

@@ -9,6 +9,11 @@ public struct SelectorInterest: OptionSet {
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     public static let read = SelectorInterest(rawValue: 1)
     public static let write = SelectorInterest(rawValue: 2)
+    /// With `.read`, for a listening socket that every loop watches: when a connection arrives,
+    /// wake only one loop that is waiting, not all of them (epoll's EPOLLEXCLUSIVE, Linux 4.5).
+    /// A loop that is busy is not waiting, so an idle loop takes the connection. poll(2) has no
+    /// such flag: there every loop wakes, one wins the accept() and the others find nothing.
+    public static let exclusive = SelectorInterest(rawValue: 4)
 }
 
 public struct SelectorEvent {

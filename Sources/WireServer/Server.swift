@@ -1,7 +1,16 @@
 // The server: one Feed, one Stats, and one Worker per loop thread.
 //
-// Each worker owns a listening socket on the same port (SO_REUSEPORT: the kernel spreads new
-// connections over the loops) and every connection it accepts, for that connection's whole life.
+// The loops share one listening socket, and each watches it with EPOLLEXCLUSIVE: a new
+// connection wakes one loop that is waiting in epoll_wait, not all of them. A busy loop is not
+// waiting, so new connections go to an idle one; when every loop is idle, the kernel wakes the
+// first on the socket's wait list (the loop that registered first), so a light load gathers on
+// one loop. This is nginx's model (one socket for all workers, EPOLLEXCLUSIVE). On two cores
+// with the load generator on the same machine, one loop answering wrk's 50 keep-alive
+// connections does more than two loops sharing the second core; a burst such as 10,000
+// WebSockets connecting keeps both loops busy, so it spreads over both. (The other model, a
+// SO_REUSEPORT listener per loop, hashes connections evenly over the loops whatever they are
+// doing; WireProxy uses it. `make bench` prints how each server's work split.)
+// A worker owns every connection it accepts, for that connection's whole life.
 // A published event reaches each worker through its loop's queue; the worker then writes the
 // event's pre-framed bytes to its own subscribers. No connection is ever touched by two threads.
 import WireLoop
@@ -18,6 +27,8 @@ public final class Server {
     public let controlToken: String
     public private(set) var port = 0
     public private(set) var workers: [Worker] = []
+    /// The one listening socket every loop watches (-1 before `start` and after `shutdown`).
+    private var listenFD: Int32 = -1
     private var generator: TickGenerator?
     private let stopLock = Lock()
     private var stopped = false
@@ -29,7 +40,7 @@ public final class Server {
         feed = Feed(history: config.history, rate: config.rate, size: config.size, wallClock: config.wallClock)
         var loops = config.loops > 0 ? config.loops : Server.coreCount()
         #if !os(Linux)
-        loops = 1   // SO_REUSEPORT does not balance connections outside Linux.
+        loops = 1   // Without EPOLLEXCLUSIVE, every loop would wake for every new connection.
         #endif
         if config.selector == .poll { loops = min(loops, 2) }
         stats = Stats(shardCount: loops, maxClients: config.maxClients)
@@ -72,10 +83,12 @@ public final class Server {
     public func start() throws {
         Socket.raiseOpenFileLimit()
         signal(SIGPIPE, SIG_IGN)
-        let group = try Socket.listenGroup(host: config.host, port: config.port, count: workers.count)
-        port = group.port
-        let fds = group.fds
-        for (w, fd) in zip(workers, fds) { w.startListening(fd: fd, port: port) }
+        // One socket, without SO_REUSEPORT: a port another program listens on fails here
+        // with EADDRINUSE, and no other program can join ours.
+        let fd = try Socket.listen(host: config.host, port: config.port, reusePort: false)
+        listenFD = fd
+        port = Socket.localPort(fd)
+        for w in workers { w.startListening(fd: fd, port: port) }
         for w in workers { w.loop.start(name: "wirelab-loop-\(w.index)") }
         let gen = TickGenerator(feed: feed, loop: workers[0].loop)
         generator = gen
@@ -92,6 +105,16 @@ public final class Server {
     public func shutdown(grace: Double = 1.0) {
         let already = stopLock.withLock { () -> Bool in let s = stopped; stopped = true; return s }
         if already { return }
+        // First every loop stops watching the listening socket, then it is closed, so
+        // connections arriving from now on are refused (closed while a loop still watched it,
+        // its number could be reused and that loop would later remove someone else's fd).
+        if listenFD >= 0 {
+            let unwatched = DispatchGroupLite(count: workers.count)
+            for w in workers { w.loop.execute { w.stopListening(); unwatched.leave() } }
+            unwatched.wait(seconds: grace)
+            Socket.closeFD(listenFD)
+            listenFD = -1
+        }
         let done = DispatchGroupLite(count: workers.count)
         for w in workers {
             w.loop.execute { w.beginShutdown { done.leave() } }

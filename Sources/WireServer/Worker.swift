@@ -52,14 +52,21 @@ public final class Worker {
         context.loop = loop
     }
 
+    /// Watches the server's one listening socket (shared by every loop, Server.swift).
     func startListening(fd: Int32, port: Int) {
         let l = Listener(fd: fd, worker: self)
         listener = l
         context.port = port
         loop.execute { [self] in
-            loop.add(fd: fd, handler: l)
+            l.start()
             scheduleHousekeeping()
         }
+    }
+
+    /// Stops watching the listening socket; the Server closes it once no loop watches it.
+    func stopListening() {
+        listener?.stop()
+        listener = nil
     }
 
     func accepted(fd: Int32, isLoopback: Bool) {
@@ -211,7 +218,7 @@ public final class Worker {
     func beginShutdown(done: @escaping () -> Void) {
         shuttingDown = true
         shutdownDone = done
-        if let l = listener { loop.remove(fd: l.fd); Socket.closeFD(l.fd); listener = nil }
+        stopListening()
         for c in connections { c.shutdown() }
         if connections.isEmpty { finishShutdown() }
     }
@@ -227,7 +234,7 @@ public final class Worker {
     func release() {
         guard !released else { return }
         released = true
-        if let l = listener { Socket.closeFD(l.fd); listener = nil }
+        listener = nil      // the loop has stopped: nothing to remove; the Server closes the socket
         for c in connections { c.drop() }
         connections = []
         sseSubscribers = SubscriberList()
@@ -245,16 +252,37 @@ public final class Worker {
     var acceptBackoffs: Int { listener?.backoffCount ?? 0 }
 }
 
-/// The listening socket: accepts until EAGAIN on every readable event. Out of descriptors
-/// (PROTOCOL.md §9), it stops watching the listener for `acceptBackoff` seconds instead of
-/// spinning on a backlog it cannot take; open connections are not disturbed.
+/// The server's listening socket, as one loop watches it. Every loop watches the same socket
+/// with `.exclusive`, so a new connection wakes one loop that is waiting, not all of them
+/// (Server.swift says why one shared socket). The loop that wakes accepts until EAGAIN.
+/// Out of descriptors (PROTOCOL.md §9), it stops watching the socket for `acceptBackoff`
+/// seconds instead of spinning on a backlog it cannot take; open connections are not disturbed.
+/// The Server owns the socket and closes it.
 final class Listener: FDHandler {
     let fd: Int32
     let worker: Worker   // strong: an unowned reference costs a slow refcount path on every access
     private(set) var backoffCount = 0
+
+    /// Whether this loop's selector has the socket. An exclusive registration cannot be
+    /// modified, only removed and added again, so a pause is a removal.
+    private enum Watch { case watching, backingOff, stopped }
+    private var watch = Watch.stopped
+
     init(fd: Int32, worker: Worker) { self.fd = fd; self.worker = worker }
+
+    func start() {
+        guard watch == .stopped else { return }
+        worker.loop.add(fd: fd, handler: self, interest: [.read, .exclusive])
+        watch = .watching
+    }
+
+    func stop() {
+        if watch == .watching { worker.loop.remove(fd: fd) }
+        watch = .stopped
+    }
+
     func handleReadable() {
-        while true {
+        while watch == .watching {
             switch Socket.acceptNext(fd) {
             case .accepted(let cfd, let loopback):
                 worker.accepted(fd: cfd, isLoopback: loopback)
@@ -262,10 +290,12 @@ final class Listener: FDHandler {
                 return
             case .outOfResources:
                 backoffCount += 1
-                worker.loop.setInterest(fd: fd, [])
+                worker.loop.remove(fd: fd)
+                watch = .backingOff
                 worker.loop.schedule(afterNanos: LoopClock.nanos(seconds: worker.config.acceptBackoff)) { [weak self] in
-                    guard let self = self else { return }
-                    self.worker.loop.setInterest(fd: self.fd, .read)
+                    guard let self = self, self.watch == .backingOff else { return }   // stopped meanwhile
+                    self.watch = .stopped
+                    self.start()
                 }
                 return
             }

@@ -26,7 +26,7 @@ enum ServeCommand {
             Option(name: "send-timeout", kind: .number(0.1...86_400), valueName: "S", defaultValue: "30", help: "seconds queued output may make no progress before the connection is closed"),
             Option(name: "max-buffered", kind: .integer(1024...(1 << 50)), valueName: "BYTES", defaultValue: "268435456", help: "queued output of all connections; past it new requests get 503 and the biggest holders are dropped"),
             Option(name: "max-clients", kind: .integer(0...10_000_000), valueName: "N", defaultValue: "10000", help: "distinct client= names counted in /stats; later names count under \"(other)\""),
-            Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads"),
+            Option(name: "loops", kind: .integer(0...256), valueName: "N", defaultValue: "one per core", help: "event-loop threads; they share one listening socket, and a new connection goes to a loop that is idle"),
             Option(name: "selector", kind: .choice(["epoll", "poll"]), valueName: "KIND", defaultValue: SelectorKind.platformDefault.rawValue, help: "readiness backend"),
             Option(name: "test-clock-skew-ms", kind: .number(-86_400_000...86_400_000), valueName: "MS", defaultValue: "0", help: "for tests only: shift this server's wall clock (event ts, GET /time) by MS ms, as a host whose clock is off would"),
         ],

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import Glibc
 @testable import WireLoop
 
@@ -54,6 +55,37 @@ final class SelectorTests: XCTestCase {
 
     func testEpollReportsReadableWritableAndClosed() { check(.epoll) }
     func testPollReportsReadableWritableAndClosed() { check(.poll) }
+
+    /// The server's loops share one listening socket (WireServer/Server.swift). Watched with
+    /// `.exclusive`, a new connection wakes one of the loops waiting on it (EPOLLEXCLUSIVE);
+    /// watched without it, every waiting loop wakes, and all but one find nothing to accept
+    /// (the thundering herd). Nobody accepts here, so a loop that wakes reports the socket.
+    func testAnExclusiveListenerWakesOneOfTwoWaitingLoops() throws {
+        XCTAssertEqual(try loopsWoken(exclusive: true), 1, "EPOLLEXCLUSIVE wakes one waiting loop")
+        XCTAssertEqual(try loopsWoken(exclusive: false), 2, "the control: without it, both wake")
+    }
+
+    private func loopsWoken(exclusive: Bool) throws -> Int {
+        let listener = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
+        defer { Socket.closeFD(listener) }
+        let selectors = [makeSelector(.epoll), makeSelector(.epoll)]
+        defer { for s in selectors { s.close() } }
+        for s in selectors { s.register(fd: listener, interest: exclusive ? [.read, .exclusive] : .read) }
+        let woken = [AtomicInt(), AtomicInt()]
+        let group = DispatchGroup()
+        for (s, w) in zip(selectors, woken) {
+            DispatchQueue.global().async(group: group) {
+                var events: [SelectorEvent] = []
+                s.wait(timeoutMs: 1500, into: &events)
+                if events.contains(where: { $0.fd == listener && $0.readable }) { w.store(1) }
+            }
+        }
+        usleep(300_000)   // both are waiting in epoll_wait by now: exclusivity is about waiters
+        let client = try Socket.connect(host: "127.0.0.1", port: Socket.localPort(listener))
+        defer { Socket.closeFD(client) }
+        XCTAssertEqual(group.wait(timeout: .now() + 5), .success)
+        return woken.reduce(0) { $0 + $1.load() }
+    }
 
     private func checkWakeUp(_ kind: SelectorKind) {
         let selector = makeSelector(kind)

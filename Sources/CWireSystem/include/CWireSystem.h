@@ -16,6 +16,7 @@ enum {
     CWS_EPOLLERR = 0x008,
     CWS_EPOLLHUP = 0x010,
     CWS_EPOLLRDHUP = 0x2000,
+    CWS_EPOLLEXCLUSIVE = 0x10000000,   // Linux 4.5: wake one waiting epoll set, not all of them
 };
 
 /// epoll_create1(EPOLL_CLOEXEC)

@@ -171,7 +171,8 @@ def run_fanout_client(args, srv):
     p = subprocess.Popen(client_argv(args, srv.port, "fanout", duration=args.fanout_seconds),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _children.append(p)
-    marks = {}
+    marks, ticks = {}, {}
+    units = cpu_units(srv.pid)
     def watch():
         for raw in p.stderr:
             line = raw.decode(errors="replace")
@@ -179,6 +180,7 @@ def run_fanout_client(args, srv):
                 if f"window {key}" in line:
                     try:
                         marks[key] = (time.time(), cpu_seconds(srv.pid))
+                        ticks[key] = cpu_ticks(units)
                     except OSError:
                         pass
     collected = []
@@ -206,6 +208,11 @@ def run_fanout_client(args, srv):
         r["server_cpu_s"] = cpu
         r["server_cores_busy"] = cpu / wall
         r["server_cpu_us_per_copy"] = cpu * 1e6 / r["copies"]
+    if "open" in ticks and "closed" in ticks:
+        used = [ticks["closed"][k] - ticks["open"][k] for k in ticks["closed"] if k in ticks["open"]]
+        total = sum(used)
+        if total > 0:
+            r["cpu_split"] = sorted((round(100 * u / total) for u in used if 100 * u / total >= 1), reverse=True)
     return r
 
 
@@ -314,7 +321,8 @@ def fig_fanout(args, R):
                 runs[name].append(r)
                 log(f"fan-out rep {rep + 1} {name}: p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms "
                     f"max {r['max_ms']:.1f} ms, {r['events']} events, {r['missed']} copies missed, "
-                    f"server CPU {r.get('server_cpu_us_per_copy', -1):.2f} µs/copy")
+                    f"server CPU {r.get('server_cpu_us_per_copy', -1):.2f} µs/copy, "
+                    f"split over threads {'/'.join(map(str, r.get('cpu_split', []))) or '?'} %")
     out = {"n": N, "rate": 10, "size": 64, "seconds": args.fanout_seconds, "reps": args.fanout_reps,
            "threads_n": cores, "runs": runs, "target_ratio": FANOUT_TARGET}
     keys = ("p50_ms", "p99_ms", "max_ms", "connect_s", "events", "missed", "dropped_connections",
@@ -490,9 +498,9 @@ def cpu_ticks(paths):
 
 def cpu_split(pid, port, seconds=3):
     """How the CPU a server used during one wrk run is spread over its workers or loop threads,
-    in percent, busiest first (units under 1 % left out). nginx `auto` shares one listening
-    socket and the kernel wakes an idle worker first, so wrk's 50 connections can all land on
-    one worker; wirelab's loops each own a SO_REUSEPORT listener and get about half each."""
+    in percent, busiest first (units under 1 % left out). nginx `auto` and wirelab's loops
+    each share one listening socket (EPOLLEXCLUSIVE: a new connection wakes one idle worker or
+    loop), so wrk's 50 connections can all land on one of them."""
     units = cpu_units(pid)
     before = cpu_ticks(units)
     wrk_rps(port, seconds)
@@ -588,6 +596,11 @@ def report(R, errors):
                          verdict(w["missed"] == 0)))
             rows.append(("    per-round p50 / p99 ratios", " ".join(f"{x:.2f}" for x in q["round_ratios_p50"]) + " / " +
                          " ".join(f"{x:.2f}" for x in q["round_ratios_p99"]), "", "", "", "(info)"))
+            if w_name != "wirelab_loops1":
+                def split(name):
+                    s = [r.get("cpu_split") for r in f["runs"][name] if r.get("cpu_split")]
+                    return " ".join("/".join(map(str, x)) for x in s) + " %" if s else "?"
+                rows.append(("    CPU split over threads, per round", split(w_name), "C " + split(c_name), "", "", "(info)"))
     p = R.get("poll")
     if p:
         t = f"≥ {POLL_TARGET}"
