@@ -71,6 +71,18 @@ final class RaceSetupTests: XCTestCase {
         }
     }
 
+    /// A race against `server` whose clients go to `silent`, a listening socket nobody answers
+    /// on, with a setup timeout of 1 s; failures are reported, not thrown.
+    private func settingsForUnansweredClients(server: Server, silent: Int32) -> RaceSettings {
+        var s = RaceSettings()
+        s.url = "http://127.0.0.1:\(server.port)"
+        s.clientURL = "http://127.0.0.1:\(Socket.localPort(silent))"
+        s.setupTimeout = 1
+        s.keepGoingAfterFailures = true
+        s.pauseGeneratorAtEnd = true
+        return s
+    }
+
     /// The clients are sent to a socket that accepts and reads but never answers (a middlebox
     /// holding every head back); the server itself is real. Each client fails with the reason
     /// after the setup timeout and the race still reports, instead of waiting for ever.
@@ -79,14 +91,9 @@ final class RaceSetupTests: XCTestCase {
         defer { server.shutdown(grace: 0.2) }
         let silent = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
         defer { _ = Socket.closeFD(silent) }
-        var s = RaceSettings()
-        s.url = "http://127.0.0.1:\(server.port)"
-        s.clientURL = "http://127.0.0.1:\(Socket.localPort(silent))"
+        var s = settingsForUnansweredClients(server: server, silent: silent)
         s.transports = [.sse, .ws]
         s.duration = 0.3
-        s.setupTimeout = 1
-        s.keepGoingAfterFailures = true
-        s.pauseGeneratorAtEnd = true
         s.quietWhileConnecting = true
         let started = Date()
         let result = try Race(settings: s).run()
@@ -114,16 +121,11 @@ final class RaceSetupTests: XCTestCase {
         defer { server.shutdown(grace: 0.2) }
         let silent = try Socket.listen(host: "127.0.0.1", port: 0, reusePort: false)
         defer { _ = Socket.closeFD(silent) }
-        var s = RaceSettings()
-        s.url = "http://127.0.0.1:\(server.port)"
-        s.clientURL = "http://127.0.0.1:\(Socket.localPort(silent))"
+        var s = settingsForUnansweredClients(server: server, silent: silent)
         s.transports = [.sse]
         s.clients = 6
         s.maxConcurrentConnects = 2
         s.duration = 0.2
-        s.setupTimeout = 1
-        s.keepGoingAfterFailures = true
-        s.pauseGeneratorAtEnd = true
         let result = try Race(settings: s).run()
         let r = try XCTUnwrap(result.result(.sse))
         XCTAssertEqual(r.failures.count, 6, "every client failed: \(r.failures)")
