@@ -3,13 +3,13 @@
 // The loops share one listening socket, and each watches it with EPOLLEXCLUSIVE: a new
 // connection wakes one loop that is waiting in epoll_wait, not all of them. A busy loop is not
 // waiting, so new connections go to an idle one; when every loop is idle, the kernel wakes the
-// first on the socket's wait list (the loop that registered first), so a light load gathers on
-// one loop. This is nginx's model (one socket for all workers, EPOLLEXCLUSIVE). On two cores
-// with the load generator on the same machine, one loop answering wrk's 50 keep-alive
-// connections does more than two loops sharing the second core; a burst such as 10,000
-// WebSockets connecting keeps both loops busy, so it spreads over both. (The other model, a
-// SO_REUSEPORT listener per loop, hashes connections evenly over the loops whatever they are
-// doing; WireProxy uses it. `make bench` prints how each server's work split.)
+// first on the socket's wait list (loop 0, which registers first), so a light load gathers on
+// loop 0, the loop the generator publishes from. This is nginx's model (one socket for all
+// workers, EPOLLEXCLUSIVE). On two cores with the load generator on the same machine, one loop
+// answering wrk's 50 keep-alive connections does more than two loops sharing the second core;
+// a burst such as 10,000 WebSockets connecting keeps both loops busy, so it spreads over both.
+// (The other model, a SO_REUSEPORT listener per loop, hashes connections evenly over the loops
+// whatever they are doing; WireProxy uses it. `make bench` prints how each server's work split.)
 // A worker owns every connection it accepts, for that connection's whole life.
 // A published event reaches each worker through its loop's queue; the worker then writes the
 // event's pre-framed bytes to its own subscribers. No connection is ever touched by two threads.
@@ -88,8 +88,15 @@ public final class Server {
         let fd = try Socket.listen(host: config.host, port: config.port, reusePort: false)
         listenFD = fd
         port = Socket.localPort(fd)
-        for w in workers { w.startListening(fd: fd, port: port) }
-        for w in workers { w.loop.start(name: "wirelab-loop-\(w.index)") }
+        // One loop after the other, loop 0 first: the socket's wait list keeps that order, so
+        // when every loop is idle a new connection goes to loop 0, where the generator runs,
+        // and its subscribers get each event without a hop to another thread.
+        for w in workers {
+            let watching = DispatchGroupLite(count: 1)
+            w.startListening(fd: fd, port: port) { watching.leave() }
+            w.loop.start(name: "wirelab-loop-\(w.index)")
+            watching.wait(seconds: 5)
+        }
         let gen = TickGenerator(feed: feed, loop: workers[0].loop)
         generator = gen
         workers[0].loop.execute { gen.start() }

@@ -52,14 +52,16 @@ public final class Worker {
         context.loop = loop
     }
 
-    /// Watches the server's one listening socket (shared by every loop, Server.swift).
-    func startListening(fd: Int32, port: Int) {
+    /// Watches the server's one listening socket (shared by every loop, Server.swift);
+    /// `watching` runs on the loop once it does.
+    func startListening(fd: Int32, port: Int, watching: @escaping () -> Void = {}) {
         let l = Listener(fd: fd, worker: self)
         listener = l
         context.port = port
         loop.execute { [self] in
             l.start()
             scheduleHousekeeping()
+            watching()
         }
     }
 

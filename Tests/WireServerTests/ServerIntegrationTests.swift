@@ -21,6 +21,32 @@ final class ServerIntegrationTests: XCTestCase {
         XCTAssertTrue(e.server.workers.allSatisfy { $0.loop.selector is EpollSelector })
     }
 
+    /// The loops share one listening socket (Server.swift): a connection wakes one loop that
+    /// is waiting, the first on the socket's wait list, which is loop 0. So a light load, one
+    /// connection at a time with the loops idle in between, gathers on loop 0, where the
+    /// generator publishes from. (A SO_REUSEPORT listener per loop would hash about half of
+    /// them to loop 1; registering in no fixed order would put them all on either loop.)
+    func testALightLoadGathersOnLoopZeroWhereTheGeneratorRuns() throws {
+        let s = try TestServer { $0.loops = 2 }
+        var clients: [RawClient] = []
+        for _ in 0..<20 {
+            let c = try RawClient(port: s.port)
+            XCTAssertEqual(c.get("/healthz")?.head.status, 200)
+            clients.append(c)
+            usleep(20_000)   // loop 0 is back in epoll_wait before the next connect
+        }
+        var counts: [Int] = []
+        for w in s.server.workers {
+            let done = DispatchGroupLite(count: 1)
+            var n = -1
+            w.loop.execute { n = w.connections.count; done.leave() }
+            done.wait(seconds: 2)
+            counts.append(n)
+        }
+        XCTAssertEqual(counts.reduce(0, +), 20, "\(counts)")
+        XCTAssertGreaterThanOrEqual(counts[0], 16, "connections per loop: \(counts)")
+    }
+
     private func json(_ bytes: [UInt8]) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
     }
