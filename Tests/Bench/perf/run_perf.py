@@ -538,7 +538,7 @@ def fig_poll(args, R):
             wrk_rps(port, 1)   # warm-up
         runs = {name: [] for name in ports}
         errors = 0
-        for rep in range(args.reps):
+        for rep in range(args.poll_reps):
             for pair in POLL_PAIRS:
                 order = pair if rep % 2 == 0 else pair[::-1]
                 for name in order:
@@ -681,6 +681,9 @@ def main():
     ap.add_argument("--bin", default=".build/release/wirelab")
     ap.add_argument("--work", default=".build/bench", help="C binaries, logs, nginx config, perf.json")
     ap.add_argument("--reps", type=int, default=3, help="alternating repetitions per figure (median)")
+    ap.add_argument("--poll-reps", type=int, default=7,
+                    help="rounds of the /poll figure: each wrk run's connections split afresh over the "
+                         "default servers' loops and workers, and one round's ratio moves by ±10 %% with it")
     ap.add_argument("--fanout-seconds", type=float, default=10)
     ap.add_argument("--fanout-reps", type=int, default=3, help="fan-out rounds (each: wirelab and C back to back)")
     ap.add_argument("--wrk-seconds", type=int, default=10)
@@ -688,6 +691,7 @@ def main():
     ap.add_argument("--only", default="handshakes,fanout,publish,memory,poll,h2poll,h2memory")
     args = ap.parse_args()
     args.reps = max(1, min(args.reps, 9))
+    args.poll_reps = max(1, min(args.poll_reps, 15))
     args.fanout_seconds = max(1, min(args.fanout_seconds, 60))
     args.fanout_reps = max(1, min(args.fanout_reps, 9))
     args.wrk_seconds = max(1, min(args.wrk_seconds, 60))
