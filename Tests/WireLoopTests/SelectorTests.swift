@@ -73,14 +73,18 @@ final class SelectorTests: XCTestCase {
         for s in selectors { s.register(fd: listener, interest: exclusive ? [.read, .exclusive] : .read) }
         let woken = [AtomicInt(), AtomicInt()]
         let group = DispatchGroup()
+        let started = DispatchGroup()
         for (s, w) in zip(selectors, woken) {
+            started.enter()
             DispatchQueue.global().async(group: group) {
                 var events: [SelectorEvent] = []
+                started.leave()
                 s.wait(timeoutMs: 1500, into: &events)
                 if events.contains(where: { $0.fd == listener && $0.readable }) { w.store(1) }
             }
         }
-        usleep(300_000)   // both are waiting in epoll_wait by now: exclusivity is about waiters
+        XCTAssertEqual(started.wait(timeout: .now() + 5), .success)
+        usleep(200_000)   // both are waiting in epoll_wait by now: exclusivity is about waiters
         let client = try Socket.connect(host: "127.0.0.1", port: Socket.localPort(listener))
         defer { Socket.closeFD(client) }
         XCTAssertEqual(group.wait(timeout: .now() + 5), .success)
