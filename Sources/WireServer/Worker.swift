@@ -273,7 +273,7 @@ final class Listener: FDHandler {
     init(fd: Int32, worker: Worker) { self.fd = fd; self.worker = worker }
 
     func start() {
-        guard watch == .stopped else { return }
+        guard watch != .watching else { return }
         worker.loop.add(fd: fd, handler: self, interest: [.read, .exclusive])
         watch = .watching
     }
@@ -296,7 +296,6 @@ final class Listener: FDHandler {
                 watch = .backingOff
                 worker.loop.schedule(afterNanos: LoopClock.nanos(seconds: worker.config.acceptBackoff)) { [weak self] in
                     guard let self = self, self.watch == .backingOff else { return }   // stopped meanwhile
-                    self.watch = .stopped
                     self.start()
                 }
                 return

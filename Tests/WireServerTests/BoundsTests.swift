@@ -56,13 +56,7 @@ extension RawClient {
 
 final class BoundsTests: XCTestCase {
     private func openConnections(_ s: TestServer) -> Int {
-        var n = 0
-        for w in s.server.workers {
-            let done = DispatchGroupLite(count: 1)
-            w.loop.execute { n += w.connections.count; done.leave() }
-            done.wait(seconds: 2)
-        }
-        return n
+        s.connectionsPerLoop().reduce(0, +)
     }
 
     /// The watcher: a long poll is answered by a published event, promptly.

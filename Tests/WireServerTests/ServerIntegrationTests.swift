@@ -35,14 +35,7 @@ final class ServerIntegrationTests: XCTestCase {
             clients.append(c)
             usleep(20_000)   // loop 0 is back in epoll_wait before the next connect
         }
-        var counts: [Int] = []
-        for w in s.server.workers {
-            let done = DispatchGroupLite(count: 1)
-            var n = -1
-            w.loop.execute { n = w.connections.count; done.leave() }
-            done.wait(seconds: 2)
-            counts.append(n)
-        }
+        let counts = s.connectionsPerLoop()
         XCTAssertEqual(counts.reduce(0, +), 20, "\(counts)")
         XCTAssertGreaterThanOrEqual(counts[0], 16, "connections per loop: \(counts)")
     }

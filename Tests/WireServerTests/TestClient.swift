@@ -113,6 +113,17 @@ final class TestServer {
 
     deinit { server.shutdown(grace: 0.5) }
 
+    /// Open connections on each loop, counted on that loop's own thread.
+    func connectionsPerLoop() -> [Int] {
+        server.workers.map { w in
+            let done = DispatchGroupLite(count: 1)
+            var n = -1
+            w.loop.execute { n = w.connections.count; done.leave() }
+            done.wait(seconds: 2)
+            return n
+        }
+    }
+
     /// Waits (real time, at most `seconds`) until `condition` holds on a fresh /stats answer:
     /// tests wait for what they need, never for a fixed sleep.
     @discardableResult
